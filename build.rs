@@ -1,0 +1,32 @@
+//! Compiles `proto/` with protox (no system `protoc`), generates the tonic code for
+//! `briefing.v1`, and writes the descriptor sets that the reflection service serves.
+
+use std::path::PathBuf;
+
+use prost::Message as _;
+
+const BRIEFING_PROTOS: &[&str] = &[
+    "briefing/v1/common.proto",
+    "briefing/v1/trip.proto",
+    "briefing/v1/official.proto",
+    "briefing/v1/agenda.proto",
+];
+
+/// Not generated (tonic-types has them); compiled so grpcurl can decode error details.
+const ERROR_DETAIL_PROTOS: &[&str] = &["google/rpc/status.proto", "google/rpc/error_details.proto"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+
+    let briefing = protox::compile(BRIEFING_PROTOS, ["proto"])?;
+    std::fs::write(out_dir.join("briefing_descriptor.bin"), briefing.encode_to_vec())?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(briefing)?;
+
+    let error_details = protox::compile(ERROR_DETAIL_PROTOS, ["proto"])?;
+    std::fs::write(out_dir.join("error_details_descriptor.bin"), error_details.encode_to_vec())?;
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! AgendaService, and the one place where agenda items cross between proto and domain.
+
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert::{source_to_proto, sources_to_records, timestamp};
+use super::error::ApiError;
+use super::paging;
+use super::pb::{self, agenda_service_server::AgendaService};
+use super::resource::{self, parse_name};
+use crate::domain::names::{AgendaItems, Officials, Trips};
+use crate::domain::values::{CountryCode, parse_date, parse_keyword};
+use crate::domain::{AgendaItem, AgendaItemRecord, EventType, Name, QuadClass, ResourceId, Violations};
+use crate::store::search::SearchQuery;
+use crate::store::{AgendaFilter, Store, StoreError, Stored};
+
+/// Items handed to the store per transaction during an import.
+const IMPORT_BATCH: usize = 2_000;
+/// Errors listed in an import response; the counts cover the rest.
+const MAX_LISTED_ERRORS: usize = 1_000;
+
+pub struct AgendaApi {
+    store: Arc<dyn Store>,
+}
+
+impl AgendaApi {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl AgendaService for AgendaApi {
+    async fn get_agenda_item(&self, request: Request<pb::GetAgendaItemRequest>) -> Result<Response<pb::AgendaItem>, Status> {
+        let stored = resource::get::<AgendaItem>(&self.store, &request.into_inner().name).await?;
+        Ok(Response::new(to_proto(&stored)))
+    }
+
+    async fn list_agenda_items(
+        &self,
+        request: Request<pb::ListAgendaItemsRequest>,
+    ) -> Result<Response<pb::ListAgendaItemsResponse>, Status> {
+        let request = request.into_inner();
+        let filter = filter(&request)?;
+        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
+        let found = self.store.list_agenda_items(&filter, page).await.map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListAgendaItemsResponse {
+            agenda_items: found.items.iter().map(to_proto).collect(),
+            next_page_token: paging::next_page_token(found.next_after, &filter),
+        }))
+    }
+
+    async fn create_agenda_item(
+        &self,
+        request: Request<pb::CreateAgendaItemRequest>,
+    ) -> Result<Response<pb::AgendaItem>, Status> {
+        let request = request.into_inner();
+        let item = request.agenda_item.ok_or_else(|| ApiError::invalid("agenda_item", "is required"))?;
+        let (record, _, _) = from_proto(item)?;
+        let stored = resource::create::<AgendaItem>(&self.store, record, &request.agenda_item_id).await?;
+        tracing::info!(agenda_item = %format!("agendaItems/{}", stored.id), "agenda item created");
+        Ok(Response::new(to_proto(&stored)))
+    }
+
+    async fn update_agenda_item(
+        &self,
+        request: Request<pb::UpdateAgendaItemRequest>,
+    ) -> Result<Response<pb::AgendaItem>, Status> {
+        let request = request.into_inner();
+        let item = request.agenda_item.ok_or_else(|| ApiError::invalid("agenda_item", "is required"))?;
+        let (record, name, etag) = from_proto(item)?;
+        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let stored = resource::update::<AgendaItem>(&self.store, &name, &etag, record, &paths).await?;
+        Ok(Response::new(to_proto(&stored)))
+    }
+
+    async fn delete_agenda_item(&self, request: Request<pb::DeleteAgendaItemRequest>) -> Result<Response<()>, Status> {
+        let request = request.into_inner();
+        let name = parse_name::<AgendaItems>("name", &request.name)?;
+        let precondition = resource::delete_precondition::<AgendaItem>(&self.store, &name, &request.etag).await?;
+        self.store
+            .delete_agenda_item(name.id(), precondition)
+            .await
+            .map_err(|error| resource::stale_as_etag_mismatch(error, &request.etag))?;
+        tracing::info!(agenda_item = %name, "agenda item deleted");
+        Ok(Response::new(()))
+    }
+
+    async fn import_agenda_items(
+        &self,
+        request: Request<Streaming<pb::ImportAgendaItemsRequest>>,
+    ) -> Result<Response<pb::ImportAgendaItemsResponse>, Status> {
+        let mut stream = request.into_inner();
+        let mut import = Import::default();
+        let mut batch: Vec<(i64, ResourceId, AgendaItem)> = Vec::with_capacity(IMPORT_BATCH);
+        while let Some(message) = stream.next().await {
+            let message = message?;
+            let index = import.received;
+            import.received += 1;
+            match parse_import(message) {
+                Ok((id, item)) => batch.push((index, id, item)),
+                Err(violations) => import.reject(index, &violations),
+            }
+            if batch.len() >= IMPORT_BATCH {
+                import.store(self.store.as_ref(), std::mem::take(&mut batch)).await?;
+            }
+        }
+        import.store(self.store.as_ref(), batch).await?;
+        tracing::info!(received = import.received, imported = import.imported, "agenda items imported");
+        Ok(Response::new(pb::ImportAgendaItemsResponse {
+            received_count: import.received,
+            imported_count: import.imported,
+            rejected_count: import.rejected,
+            errors: import.errors,
+        }))
+    }
+}
+
+#[derive(Default)]
+struct Import {
+    received: i64,
+    imported: i64,
+    rejected: i64,
+    errors: Vec<pb::ImportError>,
+}
+
+impl Import {
+    fn reject(&mut self, index: i64, violations: &Violations) {
+        self.rejected += 1;
+        for violation in violations.items() {
+            if self.errors.len() < MAX_LISTED_ERRORS {
+                self.errors.push(pb::ImportError {
+                    index,
+                    field: violation.field.clone(),
+                    description: violation.description.clone(),
+                });
+            }
+        }
+    }
+
+    async fn store(&mut self, store: &dyn Store, batch: Vec<(i64, ResourceId, AgendaItem)>) -> Result<(), ApiError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let indexes: Vec<i64> = batch.iter().map(|(index, _, _)| *index).collect();
+        let outcomes = store
+            .import_agenda_items(batch.into_iter().map(|(_, id, item)| (id, item)).collect())
+            .await?;
+        for (index, outcome) in indexes.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(_) => self.imported += 1,
+                Err(StoreError::BadReference { field, description }) => {
+                    self.reject(index, &Violations::single(field, description).within("agenda_item"));
+                }
+                Err(StoreError::AlreadyExists { resource }) => {
+                    self.reject(index, &Violations::single("agenda_item_id", format!("{resource} already exists")));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_import(message: pb::ImportAgendaItemsRequest) -> Result<(ResourceId, AgendaItem), Violations> {
+    let item = message
+        .agenda_item
+        .ok_or_else(|| Violations::single("agenda_item", "is required"))?;
+    let (record, _, _) = from_proto(item).map_err(|error| match error {
+        ApiError::InvalidArgument(violations) => violations,
+        other => Violations::single("agenda_item", other.to_string()),
+    })?;
+    let mut violations = Violations::new();
+    let id = if message.agenda_item_id.is_empty() {
+        Some(ResourceId::generate())
+    } else {
+        violations.check("agenda_item_id", ResourceId::parse(&message.agenda_item_id))
+    };
+    let item = AgendaItem::parse(&record).map_err(|found| found.within("agenda_item"));
+    match (id, item) {
+        (Some(id), Ok(item)) if violations.is_empty() => Ok((id, item)),
+        (_, item) => {
+            let mut all = item.err().unwrap_or_default();
+            for violation in violations.items() {
+                all.add(violation.field.clone(), violation.description.clone());
+            }
+            Err(all)
+        }
+    }
+}
+
+fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError> {
+    let mut violations = Violations::new();
+    let mut filter = AgendaFilter::default();
+    if !request.trip.is_empty() {
+        filter.trip = violations.check("trip", Name::<Trips>::parse(&request.trip));
+    }
+    if !request.country.is_empty() {
+        filter.country = violations.check("country", CountryCode::parse(&request.country));
+    }
+    if !request.official.is_empty() {
+        filter.official = violations.check("official", Name::<Officials>::parse(&request.official));
+    }
+    if request.event_type != 0 {
+        filter.event_type = violations.check("event_type", event_type_from_proto(request.event_type));
+    }
+    if !request.context.is_empty() {
+        filter.context = violations.check("context", parse_keyword(&request.context));
+    }
+    if !request.from_date.is_empty() {
+        filter.from_date = violations.check("from_date", parse_date(&request.from_date));
+    }
+    if !request.to_date.is_empty() {
+        filter.to_date = violations.check("to_date", parse_date(&request.to_date));
+    }
+    if let (Some(from), Some(to)) = (filter.from_date, filter.to_date)
+        && to < from
+    {
+        violations.add("to_date", "must not be before from_date");
+    }
+    if !request.query.is_empty() {
+        filter.query = violations.check("query", SearchQuery::parse(&request.query));
+    }
+    violations.finish(|| filter).map_err(ApiError::InvalidArgument)
+}
+
+fn event_type_from_proto(raw: i32) -> Result<EventType, String> {
+    pb::EventType::try_from(raw)
+        .map_err(|_| format!("{raw} is not a PLOVER event type"))
+        .and_then(|known| EventType::parse(known.as_str_name()))
+}
+
+fn event_type_to_proto(event_type: EventType) -> pb::EventType {
+    pb::EventType::from_str_name(&format!("EVENT_TYPE_{}", event_type.code())).unwrap_or(pb::EventType::Unspecified)
+}
+
+fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String), ApiError> {
+    let mut violations = Violations::new();
+    let event_type = match pb::EventType::try_from(item.event_type) {
+        Ok(pb::EventType::Unspecified) => String::new(),
+        Ok(known) => known.as_str_name().to_owned(),
+        Err(_) => item.event_type.to_string(),
+    };
+    let record = AgendaItemRecord {
+        title: item.title,
+        summary: item.summary,
+        date: item.date,
+        trip: item.trip,
+        leg: item.leg.map(i64::from),
+        participants: item.participants,
+        actors: item.actors,
+        recipients: item.recipients,
+        event_type,
+        mode: item.mode,
+        contexts: item.contexts,
+        intensity: item.intensity,
+        sources: sources_to_records(item.sources, &mut violations),
+    };
+    violations
+        .within("agenda_item")
+        .finish(|| (record, item.name, item.etag))
+        .map_err(ApiError::InvalidArgument)
+}
+
+pub fn to_proto(stored: &Stored<AgendaItem>) -> pb::AgendaItem {
+    let item = &stored.value;
+    let record = item.to_record();
+    let quad_class = match item.quad_class() {
+        QuadClass::VerbalCooperation => pb::QuadClass::VerbalCooperation,
+        QuadClass::MaterialCooperation => pb::QuadClass::MaterialCooperation,
+        QuadClass::VerbalConflict => pb::QuadClass::VerbalConflict,
+        QuadClass::MaterialConflict => pb::QuadClass::MaterialConflict,
+    };
+    pb::AgendaItem {
+        name: format!("agendaItems/{}", stored.id),
+        title: record.title,
+        summary: record.summary,
+        date: record.date,
+        trip: record.trip,
+        leg: item.leg.and_then(|leg| i32::try_from(leg).ok()),
+        participants: record.participants,
+        actors: record.actors,
+        recipients: record.recipients,
+        event_type: event_type_to_proto(item.event_type).into(),
+        mode: record.mode,
+        contexts: record.contexts,
+        intensity: Some(item.intensity()),
+        quad_class: quad_class.into(),
+        sources: record.sources.into_iter().map(source_to_proto).collect(),
+        create_time: Some(timestamp(stored.create_time)),
+        update_time: Some(timestamp(stored.update_time)),
+        etag: stored.etag(),
+    }
+}

@@ -1,0 +1,130 @@
+//! The one place where errors become gRPC statuses (AIP-193): a code, a message that names
+//! the field or resource, a `google.rpc.ErrorInfo` with an UPPER_SNAKE_CASE reason in domain
+//! `briefing`, and the detail that fits (`BadRequest`, `ResourceInfo`, `PreconditionFailure`).
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::Violations;
+use crate::store::StoreError;
+
+pub const ERROR_DOMAIN: &str = "briefing";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request: {0}")]
+    InvalidArgument(Violations),
+    #[error("{resource} does not exist")]
+    NotFound { resource: String },
+    #[error("{resource} already exists")]
+    AlreadyExists { resource: String },
+    #[error("{description}")]
+    InUse { resource: String, description: String },
+    #[error("{resource} has changed: its etag is no longer {sent}; read it again and retry")]
+    EtagMismatch { resource: String, sent: String },
+    #[error("storage is unavailable, retry later")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(Violations::single(field, description))
+    }
+
+    /// Maps a storage error; `field_prefix` places field paths of bad references in the request.
+    pub fn from_store(error: StoreError, field_prefix: &str) -> Self {
+        match error {
+            StoreError::NotFound { resource } => Self::NotFound { resource },
+            StoreError::AlreadyExists { resource } => Self::AlreadyExists { resource },
+            StoreError::Stale { resource } => Self::EtagMismatch {
+                resource,
+                sent: "the one sent".into(),
+            },
+            StoreError::Referenced { resource, count, referrers } => Self::InUse {
+                description: format!("{resource} is still referred to by {count} {referrers}"),
+                resource,
+            },
+            StoreError::BadReference { field, description } => {
+                Self::InvalidArgument(Violations::single(field, description).within(field_prefix))
+            }
+            StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::from_store(error, "")
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Self {
+        let message = error.to_string();
+        let mut details = ErrorDetails::new();
+        let (code, reason, metadata): (Code, &str, HashMap<String, String>) = match &error {
+            ApiError::InvalidArgument(violations) => {
+                for violation in violations.items() {
+                    details.add_bad_request_violation(&violation.field, &violation.description);
+                }
+                let fields = violations
+                    .items()
+                    .iter()
+                    .map(|violation| violation.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                (Code::InvalidArgument, "INVALID_FIELDS", HashMap::from([("fields".into(), fields)]))
+            }
+            ApiError::NotFound { resource } => {
+                details.set_resource_info(resource_type(resource), resource, "", "not found");
+                (Code::NotFound, "RESOURCE_NOT_FOUND", resource_metadata(resource))
+            }
+            ApiError::AlreadyExists { resource } => {
+                details.set_resource_info(resource_type(resource), resource, "", "already exists");
+                (Code::AlreadyExists, "RESOURCE_ALREADY_EXISTS", resource_metadata(resource))
+            }
+            ApiError::InUse { resource, description } => {
+                details.add_precondition_failure_violation("REFERENCED", resource, description);
+                (Code::FailedPrecondition, "RESOURCE_IN_USE", resource_metadata(resource))
+            }
+            ApiError::EtagMismatch { resource, .. } => {
+                (Code::Aborted, "ETAG_MISMATCH", resource_metadata(resource))
+            }
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "storage unavailable");
+                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+                (Code::Unavailable, "STORAGE_UNAVAILABLE", HashMap::new())
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                (Code::Internal, "INTERNAL", HashMap::new())
+            }
+        };
+        details.set_error_info(reason, ERROR_DOMAIN, metadata);
+        Status::with_error_details(code, message, details)
+    }
+}
+
+fn resource_metadata(resource: &str) -> HashMap<String, String> {
+    HashMap::from([("resource".to_owned(), resource.to_owned())])
+}
+
+/// The type name of a resource, as in `briefing.googleapis.com/Trip` style ResourceInfo.
+fn resource_type(resource: &str) -> String {
+    let kind = match resource.split('/').next() {
+        Some("trips") => "Trip",
+        Some("officials") => "Official",
+        Some("agendaItems") => "AgendaItem",
+        Some("digests") => "Digest",
+        Some("subscriptions") => "Subscription",
+        _ => "Resource",
+    };
+    format!("briefing.v1.{kind}")
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

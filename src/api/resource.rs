@@ -1,0 +1,196 @@
+//! The standard methods (AIP-131..135) written once for every resource: name parsing, ids,
+//! validation, field masks, etags and the retry of a read-modify-write that lost a race.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, ApiResult};
+use super::mask;
+use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
+use crate::domain::{
+    AgendaItem, AgendaItemRecord, Name, Official, OfficialRecord, ResourceId, Trip, TripRecord, Violations,
+};
+use crate::store::{Precondition, Store, StoreError, StoreResult, Stored};
+
+/// How often an update re-reads and retries when another writer got there first.
+const UPDATE_ATTEMPTS: usize = 5;
+
+#[async_trait]
+pub trait Resource: Sized + Send + Sync + 'static {
+    type Collection: Collection;
+    type Record: Serialize + DeserializeOwned + Send + Sync;
+    /// The request field that carries the resource, e.g. `trip`.
+    const FIELD: &'static str;
+    /// Top-level record fields an update mask may name.
+    const MUTABLE_FIELDS: &'static [&'static str];
+
+    fn parse(record: &Self::Record) -> Result<Self, Violations>;
+    fn to_record(&self) -> Self::Record;
+    async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>>;
+    async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>>;
+    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>>;
+}
+
+/// Parses `raw` as a name of the resource's collection, reporting problems under `field`.
+pub fn parse_name<C: Collection>(field: &str, raw: &str) -> ApiResult<Name<C>> {
+    Name::<C>::parse(raw).map_err(|problem| ApiError::invalid(field, problem))
+}
+
+pub async fn get<R: Resource>(store: &Arc<dyn Store>, raw_name: &str) -> ApiResult<Stored<R>> {
+    let name = parse_name::<R::Collection>("name", raw_name)?;
+    Ok(R::get(store.as_ref(), name.id()).await?)
+}
+
+pub async fn create<R: Resource>(store: &Arc<dyn Store>, record: R::Record, raw_id: &str) -> ApiResult<Stored<R>> {
+    let id_field = format!("{}_id", R::FIELD);
+    let id = if raw_id.is_empty() {
+        Ok(ResourceId::generate())
+    } else {
+        ResourceId::parse(raw_id)
+    };
+    let parsed = R::parse(&record);
+    let (id, value) = match (id, parsed) {
+        (Ok(id), Ok(value)) => (id, value),
+        (id, parsed) => {
+            let mut violations = parsed.err().map(|found| found.within(R::FIELD)).unwrap_or_default();
+            if let Err(problem) = id {
+                violations.add(id_field, problem);
+            }
+            return Err(ApiError::InvalidArgument(violations));
+        }
+    };
+    R::create(store.as_ref(), id, value)
+        .await
+        .map_err(|error| ApiError::from_store(error, R::FIELD))
+}
+
+/// AIP-134 update: `etag`, when not empty, must match what is stored.
+pub async fn update<R: Resource>(
+    store: &Arc<dyn Store>,
+    raw_name: &str,
+    etag: &str,
+    patch: R::Record,
+    update_mask: &[String],
+) -> ApiResult<Stored<R>> {
+    let name = parse_name::<R::Collection>(&format!("{}.name", R::FIELD), raw_name)?;
+    for _ in 0..UPDATE_ATTEMPTS {
+        let stored = R::get(store.as_ref(), name.id()).await?;
+        if !etag.is_empty() && etag != stored.etag() {
+            return Err(ApiError::EtagMismatch {
+                resource: name.to_string(),
+                sent: etag.to_owned(),
+            });
+        }
+        let merged = mask::apply(&stored.value.to_record(), &patch, update_mask, R::MUTABLE_FIELDS)?;
+        let value = R::parse(&merged).map_err(|violations| ApiError::InvalidArgument(violations.within(R::FIELD)))?;
+        match R::update(store.as_ref(), name.id(), Precondition::Revision(stored.revision), value).await {
+            Err(StoreError::Stale { .. }) if etag.is_empty() => continue,
+            Err(StoreError::Stale { resource }) => {
+                return Err(ApiError::EtagMismatch { resource, sent: etag.to_owned() });
+            }
+            other => return other.map_err(|error| ApiError::from_store(error, R::FIELD)),
+        }
+    }
+    Err(ApiError::Unavailable(format!("{name} kept changing during the update")))
+}
+
+/// Reads the precondition an AIP-135 delete with an optional `etag` asks for.
+pub async fn delete_precondition<R: Resource>(store: &Arc<dyn Store>, name: &Name<R::Collection>, etag: &str) -> ApiResult<Precondition> {
+    if etag.is_empty() {
+        return Ok(Precondition::None);
+    }
+    let stored = R::get(store.as_ref(), name.id()).await?;
+    if stored.etag() != etag {
+        return Err(ApiError::EtagMismatch {
+            resource: name.to_string(),
+            sent: etag.to_owned(),
+        });
+    }
+    Ok(Precondition::Revision(stored.revision))
+}
+
+/// Maps a Stale from a delete guarded by an etag.
+pub fn stale_as_etag_mismatch(error: StoreError, etag: &str) -> ApiError {
+    match error {
+        StoreError::Stale { resource } => ApiError::EtagMismatch { resource, sent: etag.to_owned() },
+        other => other.into(),
+    }
+}
+
+#[async_trait]
+impl Resource for Trip {
+    type Collection = Trips;
+    type Record = TripRecord;
+    const FIELD: &'static str = "trip";
+    const MUTABLE_FIELDS: &'static [&'static str] = &["title", "traveler", "purpose", "legs", "sources", "cancelled", "notes"];
+
+    fn parse(record: &TripRecord) -> Result<Self, Violations> {
+        Trip::parse(record)
+    }
+    fn to_record(&self) -> TripRecord {
+        Trip::to_record(self)
+    }
+    async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
+        store.get_trip(id).await
+    }
+    async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
+        store.create_trip(id, value).await
+    }
+    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>> {
+        store.update_trip(id, precondition, value).await
+    }
+}
+
+#[async_trait]
+impl Resource for Official {
+    type Collection = Officials;
+    type Record = OfficialRecord;
+    const FIELD: &'static str = "official";
+    const MUTABLE_FIELDS: &'static [&'static str] = &["display_name", "aliases", "country", "wikidata_id", "roles"];
+
+    fn parse(record: &OfficialRecord) -> Result<Self, Violations> {
+        Official::parse(record)
+    }
+    fn to_record(&self) -> OfficialRecord {
+        Official::to_record(self)
+    }
+    async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
+        store.get_official(id).await
+    }
+    async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
+        store.create_official(id, value).await
+    }
+    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>> {
+        store.update_official(id, precondition, value).await
+    }
+}
+
+#[async_trait]
+impl Resource for AgendaItem {
+    type Collection = AgendaItems;
+    type Record = AgendaItemRecord;
+    const FIELD: &'static str = "agenda_item";
+    const MUTABLE_FIELDS: &'static [&'static str] = &[
+        "title", "summary", "date", "trip", "leg", "participants", "actors", "recipients", "event_type", "mode",
+        "contexts", "intensity", "sources",
+    ];
+
+    fn parse(record: &AgendaItemRecord) -> Result<Self, Violations> {
+        AgendaItem::parse(record)
+    }
+    fn to_record(&self) -> AgendaItemRecord {
+        AgendaItem::to_record(self)
+    }
+    async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
+        store.get_agenda_item(id).await
+    }
+    async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
+        store.create_agenda_item(id, value).await
+    }
+    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>> {
+        store.update_agenda_item(id, precondition, value).await
+    }
+}

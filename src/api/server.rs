@@ -1,0 +1,116 @@
+//! Everything this server exposes, assembled in one place: the briefing services,
+//! reflection (v1 and v1alpha, with every descriptor set), health, compression, limits,
+//! per-call tracing and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use super::agenda::AgendaApi;
+use super::officials::OfficialApi;
+use super::pb::agenda_service_server::AgendaServiceServer;
+use super::pb::official_service_server::OfficialServiceServer;
+use super::pb::trip_service_server::TripServiceServer;
+use super::trips::TripApi;
+use super::{BRIEFING_DESCRIPTOR_SET, ERROR_DETAILS_DESCRIPTOR_SET};
+use crate::config::Config;
+use crate::store::Store;
+
+/// Every service name health reports on, besides the overall "" entry.
+pub const SERVICE_NAMES: &[&str] = &[
+    "briefing.v1.TripService",
+    "briefing.v1.OfficialService",
+    "briefing.v1.AgendaService",
+];
+
+const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish.
+pub async fn serve(
+    config: &Config,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = reflection_builder().build_v1()?;
+    let reflection_v1alpha = reflection_builder().build_v1alpha()?;
+
+    let trips = TripServiceServer::new(TripApi::new(store.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let officials = OfficialServiceServer::new(OfficialApi::new(store.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let agenda = AgendaServiceServer::new(AgendaApi::new(store.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+
+    let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
+
+    let trace = TraceLayer::new_for_grpc()
+        .make_span_with(|request: &http::Request<_>| {
+            tracing::info_span!("grpc", method = %request.uri().path())
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros))
+        .on_failure(DefaultOnFailure::new().level(Level::WARN).latency_unit(tower_http::LatencyUnit::Micros));
+
+    let result = Server::builder()
+        .timeout(config.request_timeout)
+        .concurrency_limit_per_connection(config.max_concurrent_requests)
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(trace)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(trips)
+        .add_service(officials)
+        .add_service(agenda)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    watcher.abort();
+    result?;
+    Ok(())
+}
+
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(BRIEFING_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(ERROR_DETAILS_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// SERVING while the store answers, NOT_SERVING while it does not.
+async fn watch_store_health(store: Arc<dyn Store>, reporter: HealthReporter) {
+    let mut last = None;
+    loop {
+        let status = match store.ping().await {
+            Ok(()) => ServingStatus::Serving,
+            Err(error) => {
+                tracing::warn!(%error, "store unreachable");
+                ServingStatus::NotServing
+            }
+        };
+        if last != Some(status) {
+            for service in std::iter::once("").chain(SERVICE_NAMES.iter().copied()) {
+                reporter.set_service_status(service, status).await;
+            }
+            tracing::info!(status = ?status, "health changed");
+            last = Some(status);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}

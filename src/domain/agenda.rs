@@ -1,0 +1,224 @@
+//! Agenda items: what was discussed or done, between whom, how cooperative or hostile.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::event::{EventType, Intensity, QuadClass};
+use super::names::{OfficialName, TripName};
+use super::source::{Source, SourceRecord, parse_sources};
+use super::values::{ActorCode, CountryCode, format_date, parse_date, parse_keyword, parse_text};
+use super::violations::Violations;
+
+pub const MAX_PARTICIPANTS: usize = 50;
+pub const MAX_ACTORS: usize = 20;
+pub const MAX_CONTEXTS: usize = 20;
+
+/// An agenda item as clients write it; [`AgendaItem::parse`] turns it into an [`AgendaItem`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgendaItemRecord {
+    pub title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    pub date: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub trip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leg: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actors: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+    /// `CONSULT` or `EVENT_TYPE_CONSULT`.
+    pub event_type: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub mode: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contexts: Vec<String>,
+    /// Overrides the event type's score when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intensity: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgendaItem {
+    pub title: String,
+    pub summary: String,
+    pub date: NaiveDate,
+    pub trip: Option<TripName>,
+    /// 0-based index into the trip's legs.
+    pub leg: Option<u32>,
+    pub participants: Vec<OfficialName>,
+    pub actors: Vec<ActorCode>,
+    pub recipients: Vec<ActorCode>,
+    pub event_type: EventType,
+    pub mode: Option<String>,
+    pub contexts: Vec<String>,
+    /// Set only when the client overrode the event type's score.
+    pub intensity_override: Option<Intensity>,
+    pub sources: Vec<Source>,
+}
+
+impl AgendaItem {
+    pub fn parse(record: &AgendaItemRecord) -> Result<Self, Violations> {
+        let mut violations = Violations::new();
+        let title = violations.check("title", parse_text(&record.title, 300, true));
+        let summary = violations.check("summary", parse_text(&record.summary, 5000, false));
+        let date = violations.check("date", parse_date(&record.date));
+        let trip = if record.trip.is_empty() {
+            None
+        } else {
+            violations.check("trip", TripName::parse(&record.trip))
+        };
+        let leg = match record.leg {
+            None => None,
+            Some(_) if record.trip.is_empty() => {
+                violations.add("leg", "a leg needs the trip it belongs to");
+                None
+            }
+            Some(index) => violations.check(
+                "leg",
+                u32::try_from(index).map_err(|_| format!("must be a leg index of 0 or more, got {index}")),
+            ),
+        };
+        let participants = parse_list(&record.participants, "participants", MAX_PARTICIPANTS, &mut violations, |raw| {
+            OfficialName::parse(raw)
+        });
+        let actors = parse_list(&record.actors, "actors", MAX_ACTORS, &mut violations, ActorCode::parse);
+        let recipients = parse_list(&record.recipients, "recipients", MAX_ACTORS, &mut violations, ActorCode::parse);
+        let event_type = violations.check("event_type", EventType::parse(&record.event_type));
+        let mode = if record.mode.is_empty() {
+            None
+        } else {
+            violations.check("mode", parse_keyword(&record.mode))
+        };
+        let contexts = parse_list(&record.contexts, "contexts", MAX_CONTEXTS, &mut violations, parse_keyword);
+        let intensity_override = record
+            .intensity
+            .and_then(|raw| violations.check("intensity", Intensity::parse(raw)));
+        let sources = parse_sources(&record.sources, "sources", &mut violations);
+        violations.finish(|| Self {
+            title: title.unwrap_or_default(),
+            summary: summary.unwrap_or_default(),
+            date: date.expect("checked"),
+            trip,
+            leg,
+            participants,
+            actors,
+            recipients,
+            event_type: event_type.expect("checked"),
+            mode,
+            contexts,
+            intensity_override,
+            sources,
+        })
+    }
+
+    pub fn to_record(&self) -> AgendaItemRecord {
+        AgendaItemRecord {
+            title: self.title.clone(),
+            summary: self.summary.clone(),
+            date: format_date(self.date),
+            trip: self.trip.as_ref().map(ToString::to_string).unwrap_or_default(),
+            leg: self.leg.map(i64::from),
+            participants: self.participants.iter().map(ToString::to_string).collect(),
+            actors: self.actors.iter().map(ToString::to_string).collect(),
+            recipients: self.recipients.iter().map(ToString::to_string).collect(),
+            event_type: self.event_type.code().to_owned(),
+            mode: self.mode.clone().unwrap_or_default(),
+            contexts: self.contexts.clone(),
+            intensity: self.intensity_override.map(Intensity::value),
+            sources: self.sources.iter().map(Source::to_record).collect(),
+        }
+    }
+
+    /// The override if any, else the event type's PLOVER score.
+    pub fn intensity(&self) -> f64 {
+        self.intensity_override
+            .map_or_else(|| self.event_type.score(), Intensity::value)
+    }
+
+    pub fn quad_class(&self) -> QuadClass {
+        self.event_type.quad_class()
+    }
+
+    /// The distinct countries among actors and recipients.
+    pub fn countries(&self) -> BTreeSet<CountryCode> {
+        self.actors
+            .iter()
+            .chain(&self.recipients)
+            .map(ActorCode::country)
+            .collect()
+    }
+}
+
+/// Parses each entry under `field[i]`, rejecting repeats and overlong lists.
+fn parse_list<T: PartialEq>(
+    raw: &[String],
+    field: &str,
+    max: usize,
+    violations: &mut Violations,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    if raw.len() > max {
+        violations.add(field, format!("at most {max} entries, got {}", raw.len()));
+    }
+    let mut parsed: Vec<T> = Vec::with_capacity(raw.len());
+    for (position, entry) in raw.iter().enumerate() {
+        let Some(value) = violations.check(format!("{field}[{position}]"), parse(entry)) else {
+            continue;
+        };
+        if parsed.contains(&value) {
+            violations.add(format!("{field}[{position}]"), format!("{entry:?} is listed twice"));
+        } else {
+            parsed.push(value);
+        }
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> AgendaItemRecord {
+        AgendaItemRecord {
+            title: "Talks in Seoul".into(),
+            date: "2025-01-06".into(),
+            actors: vec!["USAGOV".into()],
+            recipients: vec!["KORGOV".into()],
+            event_type: "CONSULT".into(),
+            contexts: vec!["diplomatic".into(), "indo-pacific".into()],
+            ..AgendaItemRecord::default()
+        }
+    }
+
+    #[test]
+    fn intensity_defaults_from_the_type() {
+        let item = AgendaItem::parse(&record()).unwrap();
+        assert_eq!(item.intensity(), 2.5);
+        assert_eq!(item.quad_class(), QuadClass::VerbalCooperation);
+        let overridden = AgendaItem::parse(&AgendaItemRecord { intensity: Some(7.0), ..record() }).unwrap();
+        assert_eq!(overridden.intensity(), 7.0);
+        assert_eq!(AgendaItem::parse(&overridden.to_record()).unwrap(), overridden);
+    }
+
+    #[test]
+    fn bad_lists_name_the_entry() {
+        let bad = AgendaItemRecord {
+            actors: vec!["USA".into(), "XXX".into(), "USA".into()],
+            leg: Some(0),
+            contexts: vec!["Military".into()],
+            ..record()
+        };
+        let violations = AgendaItem::parse(&bad).unwrap_err();
+        let fields: Vec<&str> = violations.items().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["leg", "actors[1]", "actors[2]", "contexts[0]"]);
+    }
+}

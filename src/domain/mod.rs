@@ -1,0 +1,18 @@
+//! Plain Rust types for what briefing stores. No I/O and no gRPC: values here are valid by construction.
+
+pub mod agenda;
+pub mod event;
+pub mod names;
+pub mod official;
+pub mod source;
+pub mod trip;
+pub mod values;
+pub mod violations;
+
+pub use agenda::{AgendaItem, AgendaItemRecord};
+pub use event::{EventType, Intensity, QuadClass};
+pub use names::{AgendaItemName, Name, OfficialName, ResourceId, TripName};
+pub use official::{Official, OfficialRecord, Role, RoleState};
+pub use trip::{Trip, TripRecord, TripState};
+pub use values::CountryCode;
+pub use violations::{FieldViolation, Violations};

@@ -1,0 +1,215 @@
+//! Small value types that can only hold valid values: once one exists, nobody checks it again.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// An ISO 3166-1 alpha-3 country code, checked against the `rust_iso3166` tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountryCode(&'static str);
+
+impl CountryCode {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() != 3 || !raw.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!(
+                "{raw:?} is not an ISO 3166-1 alpha-3 code: expected three uppercase letters like KOR"
+            ));
+        }
+        rust_iso3166::from_alpha3(raw)
+            .map(|country| Self(country.alpha3))
+            .ok_or_else(|| format!("{raw:?} is not an assigned ISO 3166-1 alpha-3 code"))
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    /// The English short name, e.g. "Korea, Republic of".
+    pub fn country_name(&self) -> &'static str {
+        rust_iso3166::from_alpha3(self.0).map_or(self.0, |country| country.name)
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.0)
+    }
+}
+
+/// CAMEO/PLOVER actor sector codes that may follow a country code (`USAGOV`, `PRKMIL`).
+pub const SECTORS: &[&str] = &[
+    "AGR", "BUS", "COP", "CRM", "CVL", "EDU", "ELI", "ENV", "GOV", "HLH", "HRI", "IGO", "IMG",
+    "INS", "JUD", "LAB", "LEG", "MED", "MIL", "MOD", "NGO", "OPP", "PTY", "RAD", "REB", "REF",
+    "REL", "SEP", "SPY", "UAF",
+];
+
+/// An event actor or recipient: a country, optionally narrowed to a sector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActorCode {
+    country: CountryCode,
+    sector: Option<&'static str>,
+}
+
+impl ActorCode {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() != 3 && raw.len() != 6 {
+            return Err(format!(
+                "{raw:?} is not an actor code: expected a country (KOR) or a country and sector (KORGOV)"
+            ));
+        }
+        let (country, sector) = raw.split_at(3);
+        let country = CountryCode::parse(country)?;
+        let sector = if sector.is_empty() {
+            None
+        } else {
+            let known = SECTORS.iter().find(|known| **known == sector).ok_or_else(|| {
+                format!("{raw:?} has an unknown sector {sector:?}: use one of {}", SECTORS.join(", "))
+            })?;
+            Some(*known)
+        };
+        Ok(Self { country, sector })
+    }
+
+    pub fn country(&self) -> CountryCode {
+        self.country
+    }
+
+    pub fn sector(&self) -> Option<&'static str> {
+        self.sector
+    }
+}
+
+impl fmt::Display for ActorCode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.country.as_str())?;
+        if let Some(sector) = self.sector {
+            formatter.write_str(sector)?;
+        }
+        Ok(())
+    }
+}
+
+/// A calendar day written `YYYY-MM-DD`.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(position, byte)| match position {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err(format!("{raw:?} is not a date: expected YYYY-MM-DD"));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| format!("{raw:?} is not a real calendar day"))
+}
+
+pub fn format_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// An IANA time zone name, checked against the chrono-tz database.
+pub fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
+    raw.parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("{raw:?} is not an IANA time zone name like Asia/Seoul"))
+}
+
+/// An RFC 3339 instant such as `2025-01-03T14:00:00Z`.
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|instant| instant.with_timezone(&Utc))
+        .map_err(|_| format!("{raw:?} is not an RFC 3339 time like 2025-01-03T14:00:00Z"))
+}
+
+/// Text with a length bound, counted in characters; `required` rejects empty or blank text.
+pub fn parse_text(raw: &str, max_chars: usize, required: bool) -> Result<String, String> {
+    if required && raw.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    let length = raw.chars().count();
+    if length > max_chars {
+        return Err(format!("must be at most {max_chars} characters, got {length}"));
+    }
+    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(raw.to_owned())
+}
+
+/// A lowercase keyword: a context (`military`, `indo-pacific`) or a PLOVER mode (`visit`).
+pub fn parse_keyword(raw: &str) -> Result<String, String> {
+    let valid = !raw.is_empty()
+        && raw.len() <= 40
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "{raw:?} is not a keyword: 1 to 40 lowercase letters, digits, '-' or '_'"
+        ))
+    }
+}
+
+/// A Wikidata item id such as `Q312`.
+pub fn parse_wikidata_id(raw: &str) -> Result<String, String> {
+    let valid = raw.len() <= 20
+        && raw.strip_prefix('Q').is_some_and(|digits| {
+            !digits.is_empty() && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+        });
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("{raw:?} is not a Wikidata item id like Q312"))
+    }
+}
+
+/// An absolute http(s) URL of at most 2048 characters.
+pub fn parse_url(raw: &str) -> Result<url::Url, String> {
+    if raw.len() > 2048 {
+        return Err("must be at most 2048 characters".into());
+    }
+    let parsed = url::Url::parse(raw).map_err(|problem| format!("{raw:?} is not a URL: {problem}"))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(parsed),
+        other => Err(format!("must be an http or https URL, not {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries_come_from_the_iso_tables() {
+        assert_eq!(CountryCode::parse("KOR").unwrap().as_str(), "KOR");
+        assert!(CountryCode::parse("XXX").is_err());
+        assert!(CountryCode::parse("kor").is_err());
+        assert!(CountryCode::parse("KR").is_err());
+    }
+
+    #[test]
+    fn actors_may_carry_a_sector() {
+        let actor = ActorCode::parse("USAGOV").unwrap();
+        assert_eq!(actor.country().as_str(), "USA");
+        assert_eq!(actor.sector(), Some("GOV"));
+        assert_eq!(actor.to_string(), "USAGOV");
+        assert!(ActorCode::parse("USAXYZ").is_err());
+        assert!(ActorCode::parse("USAG").is_err());
+    }
+
+    #[test]
+    fn dates_must_be_real_days() {
+        assert!(parse_date("2025-01-06").is_ok());
+        assert!(parse_date("2024-02-29").is_ok());
+        assert!(parse_date("2025-02-29").is_err());
+        assert!(parse_date("2025-1-6").is_err());
+        assert!(parse_date("+2025-01-06").is_err());
+    }
+
+    #[test]
+    fn zones_come_from_the_iana_database() {
+        assert!(parse_time_zone("Asia/Seoul").is_ok());
+        assert!(parse_time_zone("Mars/Olympus").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! briefing: diplomatic trips, officials and agenda items over gRPC, and a daily
+//! alliance-and-tension digest compiled from them.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod startup;
+pub mod store;

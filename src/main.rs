@@ -1,0 +1,16 @@
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = briefing::cli::Cli::parse();
+    briefing::startup::init_tracing();
+    match briefing::startup::run(cli.command).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("briefing: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

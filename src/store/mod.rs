@@ -1,0 +1,127 @@
+//! Storage: one trait, [`Store`], that every backend implements. Knows no transport.
+
+pub mod error;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest as _, Sha256};
+
+use crate::domain::{
+    AgendaItem, CountryCode, EventType, Official, OfficialName, ResourceId, Trip, TripName,
+};
+pub use error::StoreError;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored resource with the metadata the store keeps for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    pub id: ResourceId,
+    pub value: T,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+    /// Bumped by every write; guards updates against lost writes.
+    pub revision: i64,
+}
+
+impl<T> Stored<T> {
+    /// An opaque etag that changes with every write and differs for a re-created resource.
+    pub fn etag(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.id.as_str());
+        hasher.update(self.create_time.timestamp_micros().to_be_bytes());
+        hasher.update(self.revision.to_be_bytes());
+        let digest = hasher.finalize();
+        format!("\"{}\"", hex(&digest[..8]))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Which page of a list to read: items strictly after `after` (a store position), at most `size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub size: usize,
+    pub after: Option<i64>,
+}
+
+/// One page and the position to continue from, if there is more.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TripFilter {
+    pub traveler: Option<OfficialName>,
+    pub country: Option<CountryCode>,
+    pub from_date: Option<NaiveDate>,
+    pub to_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct OfficialFilter {
+    pub country: Option<CountryCode>,
+    /// Lowercased substring of names, aliases and role titles.
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct AgendaFilter {
+    pub trip: Option<TripName>,
+    pub country: Option<CountryCode>,
+    pub official: Option<OfficialName>,
+    pub event_type: Option<EventType>,
+    pub context: Option<String>,
+    pub from_date: Option<NaiveDate>,
+    pub to_date: Option<NaiveDate>,
+    /// Full-text terms, already checked by [`search::SearchQuery::parse`].
+    pub query: Option<search::SearchQuery>,
+}
+
+/// What a write must find before it may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// Write whatever is stored.
+    None,
+    /// Write only if the stored revision is still this one.
+    Revision(i64),
+}
+
+/// The outcome of one item of a bulk import.
+pub type ImportOutcome = Result<ResourceId, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip to the database, for health checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn create_official(&self, id: ResourceId, official: Official) -> StoreResult<Stored<Official>>;
+    async fn get_official(&self, id: &ResourceId) -> StoreResult<Stored<Official>>;
+    async fn list_officials(&self, filter: &OfficialFilter, page: PageRequest) -> StoreResult<Page<Stored<Official>>>;
+    async fn update_official(&self, id: &ResourceId, precondition: Precondition, official: Official) -> StoreResult<Stored<Official>>;
+    /// Fails with [`StoreError::Referenced`] while a trip or agenda item names the official.
+    async fn delete_official(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()>;
+
+    async fn create_trip(&self, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>>;
+    async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>>;
+    async fn list_trips(&self, filter: &TripFilter, page: PageRequest) -> StoreResult<Page<Stored<Trip>>>;
+    async fn update_trip(&self, id: &ResourceId, precondition: Precondition, trip: Trip) -> StoreResult<Stored<Trip>>;
+    /// Without `force`, fails with [`StoreError::Referenced`] while agenda items refer to the trip;
+    /// with it, deletes those items too (AIP-135).
+    async fn delete_trip(&self, id: &ResourceId, precondition: Precondition, force: bool) -> StoreResult<()>;
+
+    async fn create_agenda_item(&self, id: ResourceId, item: AgendaItem) -> StoreResult<Stored<AgendaItem>>;
+    async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>>;
+    async fn list_agenda_items(&self, filter: &AgendaFilter, page: PageRequest) -> StoreResult<Page<Stored<AgendaItem>>>;
+    async fn update_agenda_item(&self, id: &ResourceId, precondition: Precondition, item: AgendaItem) -> StoreResult<Stored<AgendaItem>>;
+    async fn delete_agenda_item(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()>;
+    /// Stores many items in one transaction; each succeeds or fails on its own.
+    async fn import_agenda_items(&self, items: Vec<(ResourceId, AgendaItem)>) -> StoreResult<Vec<ImportOutcome>>;
+}
+
+pub mod search;

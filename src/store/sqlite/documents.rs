@@ -1,0 +1,269 @@
+//! What the three resource tables share: a JSON body, a revision, timestamps and the
+//! insert, read, compare-and-swap and delete that work on them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row as _, SqliteConnection, SqlitePool};
+
+use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
+use crate::domain::{
+    AgendaItem, AgendaItemRecord, Official, OfficialRecord, ResourceId, Trip, TripRecord, Violations,
+};
+use crate::store::{Precondition, StoreError, StoreResult, Stored};
+
+/// A column value beside the body, kept for filters.
+pub(super) enum Column {
+    Text(String),
+    MaybeText(Option<String>),
+    MaybeInt(Option<i64>),
+}
+
+pub(super) trait Document: Sized + Send + Sync + 'static {
+    type Collection: Collection;
+    type Record: Serialize + DeserializeOwned;
+    const TABLE: &'static str;
+    fn to_record(&self) -> Self::Record;
+    fn from_record(record: &Self::Record) -> Result<Self, Violations>;
+    /// Filter columns of the main table, in a fixed order.
+    fn columns(&self) -> Vec<(&'static str, Column)>;
+
+    fn resource_name(id: &ResourceId) -> String {
+        format!("{}/{id}", Self::Collection::SEGMENT)
+    }
+}
+
+impl Document for Trip {
+    type Collection = Trips;
+    type Record = TripRecord;
+    const TABLE: &'static str = "trips";
+    fn to_record(&self) -> TripRecord {
+        Trip::to_record(self)
+    }
+    fn from_record(record: &TripRecord) -> Result<Self, Violations> {
+        Trip::parse(record)
+    }
+    fn columns(&self) -> Vec<(&'static str, Column)> {
+        let date = |date: Option<chrono::NaiveDate>| date.map(crate::domain::values::format_date).unwrap_or_default();
+        vec![
+            ("traveler", Column::Text(self.traveler.to_string())),
+            ("first_date", Column::Text(date(self.first_date()))),
+            ("last_date", Column::Text(date(self.last_date()))),
+        ]
+    }
+}
+
+impl Document for Official {
+    type Collection = Officials;
+    type Record = OfficialRecord;
+    const TABLE: &'static str = "officials";
+    fn to_record(&self) -> OfficialRecord {
+        Official::to_record(self)
+    }
+    fn from_record(record: &OfficialRecord) -> Result<Self, Violations> {
+        Official::parse(record)
+    }
+    fn columns(&self) -> Vec<(&'static str, Column)> {
+        vec![
+            ("country", Column::Text(self.country.to_string())),
+            ("search_text", Column::Text(self.search_text())),
+        ]
+    }
+}
+
+impl Document for AgendaItem {
+    type Collection = AgendaItems;
+    type Record = AgendaItemRecord;
+    const TABLE: &'static str = "agenda_items";
+    fn to_record(&self) -> AgendaItemRecord {
+        AgendaItem::to_record(self)
+    }
+    fn from_record(record: &AgendaItemRecord) -> Result<Self, Violations> {
+        AgendaItem::parse(record)
+    }
+    fn columns(&self) -> Vec<(&'static str, Column)> {
+        vec![
+            ("date", Column::Text(crate::domain::values::format_date(self.date))),
+            ("trip", Column::MaybeText(self.trip.as_ref().map(ToString::to_string))),
+            ("leg", Column::MaybeInt(self.leg.map(i64::from))),
+            ("event_type", Column::Text(self.event_type.code().to_owned())),
+        ]
+    }
+}
+
+/// A stored document and its immutable list position.
+pub(super) struct Row<D> {
+    pub seq: i64,
+    pub stored: Stored<D>,
+}
+
+pub(super) const SELECT_COLUMNS: &str = "seq, id, revision, create_time, update_time, body";
+
+pub(super) fn decode<D: Document>(row: &SqliteRow) -> StoreResult<Row<D>> {
+    let id: String = row.try_get("id")?;
+    let body: String = row.try_get("body")?;
+    let id = ResourceId::parse(&id)
+        .map_err(|problem| StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}")))?;
+    let record: D::Record = serde_json::from_str(&body).map_err(|error| {
+        StoreError::Internal(format!("stored {} is corrupt: {error}", D::resource_name(&id)))
+    })?;
+    let value = D::from_record(&record).map_err(|violations| {
+        StoreError::Internal(format!("stored {} is invalid: {violations}", D::resource_name(&id)))
+    })?;
+    Ok(Row {
+        seq: row.try_get("seq")?,
+        stored: Stored {
+            id,
+            value,
+            create_time: from_micros(row.try_get("create_time")?),
+            update_time: from_micros(row.try_get("update_time")?),
+            revision: row.try_get("revision")?,
+        },
+    })
+}
+
+pub(super) async fn get<D: Document>(pool: &SqlitePool, id: &ResourceId) -> StoreResult<Stored<D>> {
+    let mut connection = pool.acquire().await?;
+    fetch::<D>(&mut connection, id).await.map(|row| row.stored)
+}
+
+pub(super) async fn fetch<D: Document>(connection: &mut SqliteConnection, id: &ResourceId) -> StoreResult<Row<D>> {
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE id = ?", D::TABLE);
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(&mut *connection)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            resource: D::resource_name(id),
+        })?;
+    decode(&row)
+}
+
+/// Inserts a new document; `Ok(None)` when the id is taken.
+pub(super) async fn insert<D: Document>(
+    connection: &mut SqliteConnection,
+    id: &ResourceId,
+    value: &D,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<i64>> {
+    let columns = value.columns();
+    let names: String = columns.iter().map(|(name, _)| format!(", {name}")).collect();
+    let marks = ", ?".repeat(columns.len());
+    let sql = format!(
+        "INSERT INTO {} (id, revision, create_time, update_time, body{names}) VALUES (?, 1, ?, ?, ?{marks}) \
+         ON CONFLICT (id) DO NOTHING RETURNING seq",
+        D::TABLE
+    );
+    let body = encode_body(value)?;
+    let micros = now.timestamp_micros();
+    let query = bind_columns(
+        sqlx::query_scalar::<_, i64>(&sql)
+            .bind(id.as_str())
+            .bind(micros)
+            .bind(micros)
+            .bind(body),
+        columns,
+    );
+    Ok(query.fetch_optional(&mut *connection).await?)
+}
+
+/// Replaces a document if `precondition` holds; returns the old row and the new document.
+pub(super) async fn replace<D: Document>(
+    connection: &mut SqliteConnection,
+    id: &ResourceId,
+    precondition: Precondition,
+    value: D,
+    now: DateTime<Utc>,
+) -> StoreResult<(Row<D>, Stored<D>)> {
+    let old = fetch::<D>(connection, id).await?;
+    check(&old, precondition, id)?;
+    let columns = value.columns();
+    let assignments: String = columns.iter().map(|(name, _)| format!(", {name} = ?")).collect();
+    let sql = format!(
+        "UPDATE {} SET revision = revision + 1, update_time = ?, body = ?{assignments} WHERE seq = ?",
+        D::TABLE
+    );
+    let query = bind_columns(
+        sqlx::query_scalar::<_, i64>(&sql)
+            .bind(now.timestamp_micros())
+            .bind(encode_body(&value)?),
+        columns,
+    )
+    .bind(old.seq);
+    query.fetch_optional(&mut *connection).await?;
+    let stored = Stored {
+        id: id.clone(),
+        value,
+        create_time: old.stored.create_time,
+        update_time: from_micros(now.timestamp_micros()),
+        revision: old.stored.revision + 1,
+    };
+    Ok((old, stored))
+}
+
+/// Deletes a document if `precondition` holds; returns what was deleted.
+pub(super) async fn remove<D: Document>(
+    connection: &mut SqliteConnection,
+    id: &ResourceId,
+    precondition: Precondition,
+) -> StoreResult<Row<D>> {
+    let old = fetch::<D>(connection, id).await?;
+    check(&old, precondition, id)?;
+    let sql = format!("DELETE FROM {} WHERE seq = ?", D::TABLE);
+    sqlx::query(&sql).bind(old.seq).execute(&mut *connection).await?;
+    Ok(old)
+}
+
+fn check<D: Document>(row: &Row<D>, precondition: Precondition, id: &ResourceId) -> StoreResult<()> {
+    match precondition {
+        Precondition::Revision(expected) if expected != row.stored.revision => Err(StoreError::Stale {
+            resource: D::resource_name(id),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn bind_columns<'q, O>(
+    mut query: sqlx::query::QueryScalar<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
+    columns: Vec<(&'static str, Column)>,
+) -> sqlx::query::QueryScalar<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
+    for (_, column) in columns {
+        query = match column {
+            Column::Text(text) => query.bind(text),
+            Column::MaybeText(text) => query.bind(text),
+            Column::MaybeInt(number) => query.bind(number),
+        };
+    }
+    query
+}
+
+fn encode_body<D: Document>(value: &D) -> StoreResult<String> {
+    serde_json::to_string(&value.to_record())
+        .map_err(|error| StoreError::Internal(format!("cannot encode {}: {error}", D::TABLE)))
+}
+
+pub(super) fn from_micros(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+/// Store timestamps have microsecond precision; so does what we hand back.
+pub(super) fn now() -> DateTime<Utc> {
+    from_micros(Utc::now().timestamp_micros())
+}
+
+/// Reads up to `page.size + 1` rows of a list query to learn whether another page follows.
+pub(super) fn paginate<D: Document>(rows: Vec<SqliteRow>, size: usize) -> StoreResult<crate::store::Page<Stored<D>>> {
+    let mut items = Vec::with_capacity(size.min(rows.len()));
+    let mut last_seq = None;
+    let more = rows.len() > size;
+    for row in rows.iter().take(size) {
+        let decoded = decode::<D>(row)?;
+        last_seq = Some(decoded.seq);
+        items.push(decoded.stored);
+    }
+    Ok(crate::store::Page {
+        items,
+        next_after: if more { last_seq } else { None },
+    })
+}
