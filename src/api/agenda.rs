@@ -257,6 +257,7 @@ fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String)
         contexts: item.contexts,
         intensity: item.intensity,
         sources: sources_to_records(item.sources, &mut violations),
+        notes: item.notes,
     };
     violations
         .within("agenda_item")
@@ -292,5 +293,6 @@ pub fn to_proto(stored: &Stored<AgendaItem>) -> pb::AgendaItem {
         create_time: Some(timestamp(stored.create_time)),
         update_time: Some(timestamp(stored.update_time)),
         etag: stored.etag(),
+        notes: record.notes,
     }
 }

@@ -175,7 +175,7 @@ impl Resource for AgendaItem {
     const FIELD: &'static str = "agenda_item";
     const MUTABLE_FIELDS: &'static [&'static str] = &[
         "title", "summary", "date", "trip", "leg", "participants", "actors", "recipients", "event_type", "mode",
-        "contexts", "intensity", "sources",
+        "contexts", "intensity", "sources", "notes",
     ];
 
     fn parse(record: &AgendaItemRecord) -> Result<Self, Violations> {

@@ -44,6 +44,9 @@ pub struct AgendaItemRecord {
     pub intensity: Option<f64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<SourceRecord>,
+    /// Free notes, e.g. where a date is not in the source.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub notes: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +66,7 @@ pub struct AgendaItem {
     /// Set only when the client overrode the event type's score.
     pub intensity_override: Option<Intensity>,
     pub sources: Vec<Source>,
+    pub notes: String,
 }
 
 impl AgendaItem {
@@ -103,6 +107,7 @@ impl AgendaItem {
             .intensity
             .and_then(|raw| violations.check("intensity", Intensity::parse(raw)));
         let sources = parse_sources(&record.sources, "sources", &mut violations);
+        let notes = violations.check("notes", parse_text(&record.notes, 2000, false));
         violations.finish(|| Self {
             title: title.unwrap_or_default(),
             summary: summary.unwrap_or_default(),
@@ -117,6 +122,7 @@ impl AgendaItem {
             contexts,
             intensity_override,
             sources,
+            notes: notes.unwrap_or_default(),
         })
     }
 
@@ -135,6 +141,7 @@ impl AgendaItem {
             contexts: self.contexts.clone(),
             intensity: self.intensity_override.map(Intensity::value),
             sources: self.sources.iter().map(Source::to_record).collect(),
+            notes: self.notes.clone(),
         }
     }
 

@@ -23,7 +23,7 @@ pub struct SourceRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
-    pub url: url::Url,
+    pub url: Option<url::Url>,
     pub publisher: String,
     pub published_time: Option<DateTime<Utc>>,
     pub excerpt: String,
@@ -33,7 +33,16 @@ pub const MAX_SOURCES: usize = 20;
 
 impl Source {
     pub fn parse(record: &SourceRecord, field: &str, violations: &mut Violations) -> Option<Self> {
-        let url = violations.check(join_path(field, "url"), parse_url(&record.url));
+        let url = if record.url.is_empty() {
+            if record.publisher.trim().is_empty() {
+                violations.add(join_path(field, "url"), "a source needs a url or a publisher");
+                None
+            } else {
+                Some(None)
+            }
+        } else {
+            violations.check(join_path(field, "url"), parse_url(&record.url)).map(Some)
+        };
         let publisher = violations.check(
             join_path(field, "publisher"),
             parse_text(&record.publisher, 200, false),
@@ -59,7 +68,7 @@ impl Source {
 
     pub fn to_record(&self) -> SourceRecord {
         SourceRecord {
-            url: self.url.to_string(),
+            url: self.url.as_ref().map(ToString::to_string).unwrap_or_default(),
             publisher: self.publisher.clone(),
             published_time: self
                 .published_time
