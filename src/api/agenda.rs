@@ -12,7 +12,7 @@ use super::pb::{self, agenda_service_server::AgendaService};
 use super::resource::{self, parse_name};
 use crate::domain::names::{AgendaItems, Officials, Trips};
 use crate::domain::values::{CountryCode, parse_date, parse_keyword};
-use crate::domain::{AgendaItem, AgendaItemRecord, EventType, Name, QuadClass, ResourceId, Violations};
+use crate::domain::{AgendaItem, AgendaItemRecord, EventType, Intensity, Name, QuadClass, ResourceId, Violations};
 use crate::store::search::SearchQuery;
 use crate::store::{AgendaFilter, Store, StoreError, Stored};
 
@@ -238,6 +238,13 @@ fn event_type_to_proto(event_type: EventType) -> pb::EventType {
 
 fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String), ApiError> {
     let mut violations = Violations::new();
+    // Checked here and not only by the domain: an update's field mask works on the JSON form
+    // of the record, where NaN and infinities turn into null and would silently unset it.
+    if let Some(raw) = item.intensity
+        && !raw.is_finite()
+    {
+        violations.check("intensity", Intensity::parse(raw));
+    }
     let event_type = match pb::EventType::try_from(item.event_type) {
         Ok(pb::EventType::Unspecified) => String::new(),
         Ok(known) => known.as_str_name().to_owned(),
