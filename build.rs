@@ -10,6 +10,8 @@ const BRIEFING_PROTOS: &[&str] = &[
     "briefing/v1/trip.proto",
     "briefing/v1/official.proto",
     "briefing/v1/agenda.proto",
+    "briefing/v1/digest.proto",
+    "briefing/v1/subscription.proto",
 ];
 
 /// Not generated (tonic-types has them); compiled so grpcurl can decode error details.
@@ -20,13 +22,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
     let briefing = protox::compile(BRIEFING_PROTOS, ["proto"])?;
-    std::fs::write(out_dir.join("briefing_descriptor.bin"), briefing.encode_to_vec())?;
+    std::fs::write(
+        out_dir.join("briefing_descriptor.bin"),
+        briefing.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         .compile_fds(briefing)?;
 
     let error_details = protox::compile(ERROR_DETAIL_PROTOS, ["proto"])?;
-    std::fs::write(out_dir.join("error_details_descriptor.bin"), error_details.encode_to_vec())?;
+    std::fs::write(
+        out_dir.join("error_details_descriptor.bin"),
+        error_details.encode_to_vec(),
+    )?;
     Ok(())
 }

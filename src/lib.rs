@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod import;
 pub mod startup;

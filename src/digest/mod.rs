@@ -1,0 +1,150 @@
+//! The alliance-and-tension digest: [`compile`] is a pure function from a day's stored items
+//! (plus the trailing 30 days, the officials and the trips) to a [`Digest`]; [`render`] turns
+//! it into Markdown. Same inputs, same bytes.
+
+mod compile;
+mod model;
+mod render;
+mod trend;
+
+pub use compile::{Alliance, Inputs, compile, default_alliances};
+pub use model::{Digest, DigestName, Dyad, Line, QuadCounts};
+pub use trend::TrailingNets;
+
+/// The kind compiled when none is named.
+pub const DEFAULT_KIND: &str = "daily";
+
+/// How far back the trend of a dyad looks.
+pub const TRAILING_DAYS: i64 = 30;
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone as _, Utc};
+
+    use super::*;
+    use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+    use crate::import::{DEMO_DATA, parse_file};
+    use crate::store::Stored;
+
+    fn stored<T>(id: &str, value: T) -> Stored<T> {
+        let time = Utc.with_ymd_and_hms(2025, 1, 3, 0, 0, 0).unwrap();
+        Stored {
+            id: ResourceId::parse(id).unwrap(),
+            value,
+            create_time: time,
+            update_time: time,
+            revision: 1,
+        }
+    }
+
+    struct Demo {
+        items: Vec<Stored<AgendaItem>>,
+        officials: Vec<Stored<Official>>,
+        trips: Vec<Stored<Trip>>,
+    }
+
+    fn demo() -> Demo {
+        let mut demo = Demo {
+            items: vec![],
+            officials: vec![],
+            trips: vec![],
+        };
+        for record in parse_file(DEMO_DATA).unwrap() {
+            if let Some(item) = record.agenda_item {
+                demo.items
+                    .push(stored(&record.id, AgendaItem::parse(&item).unwrap()));
+            } else if let Some(official) = record.official {
+                demo.officials
+                    .push(stored(&record.id, Official::parse(&official).unwrap()));
+            } else if let Some(trip) = record.trip {
+                demo.trips
+                    .push(stored(&record.id, Trip::parse(&trip).unwrap()));
+            }
+        }
+        demo
+    }
+
+    fn compile_day(demo: &Demo, day: NaiveDate) -> Digest {
+        let start = day - chrono::Duration::days(TRAILING_DAYS);
+        let trailing = TrailingNets::from_items(
+            TRAILING_DAYS,
+            demo.items
+                .iter()
+                .map(|stored| &stored.value)
+                .filter(|item| item.date >= start && item.date < day),
+        );
+        let items: Vec<Stored<AgendaItem>> = demo
+            .items
+            .iter()
+            .filter(|stored| stored.value.date == day)
+            .cloned()
+            .collect();
+        compile(&Inputs {
+            kind: DEFAULT_KIND,
+            day,
+            time_zone: chrono_tz::UTC,
+            items: &items,
+            trailing: &trailing,
+            officials: &demo.officials,
+            trips: &demo.trips,
+            alliances: &default_alliances(),
+        })
+    }
+
+    #[test]
+    fn the_seoul_day_reads_well() {
+        let demo = demo();
+        let digest = compile_day(&demo, NaiveDate::from_ymd_opt(2025, 1, 6).unwrap());
+        let markdown = &digest.markdown;
+        println!("{markdown}");
+        for expected in [
+            "U.S.–South Korea alliance",
+            "U.S.–Japan–South Korea trilateral",
+            "North Korea's missile threats",
+            "Growing military ties between North Korea and Russia",
+            "China's assertiveness",
+            "Choi Sang-mok is Acting President",
+            "In progress: **Blinken's final trip",
+        ] {
+            assert!(markdown.contains(expected), "missing {expected:?}");
+        }
+        let tension_countries: Vec<&str> = digest
+            .tensions
+            .iter()
+            .flat_map(|line| line.countries.iter().map(String::as_str))
+            .collect();
+        assert!(tension_countries.contains(&"PRK") && tension_countries.contains(&"CHN"));
+        assert!(
+            digest.alliances[0].text.contains("alliance")
+                || digest.alliances[0].text.contains("trilateral")
+        );
+    }
+
+    #[test]
+    fn the_same_items_give_the_same_bytes() {
+        let demo = demo();
+        let day = NaiveDate::from_ymd_opt(2025, 1, 7).unwrap();
+        let first = compile_day(&demo, day);
+        let mut shuffled = demo;
+        shuffled.items.reverse();
+        shuffled.officials.reverse();
+        assert_eq!(first.markdown, compile_day(&shuffled, day).markdown);
+        assert_eq!(first, compile_day(&shuffled, day));
+    }
+
+    #[test]
+    fn every_pair_of_a_trilateral_item_counts_once() {
+        let demo = demo();
+        let digest = compile_day(&demo, NaiveDate::from_ymd_opt(2025, 1, 7).unwrap());
+        let pairs: Vec<String> = digest.dyads.iter().map(Dyad::label).collect();
+        assert!(pairs.contains(&"JPN–KOR".to_owned()));
+        let jpn_usa = digest
+            .dyads
+            .iter()
+            .find(|dyad| dyad.label() == "JPN–USA")
+            .unwrap();
+        // Review (CONSULT 2.5) + importance (SUPPORT 5) + trilateral momentum (CONSULT 2.5).
+        assert_eq!(jpn_usa.cooperation, 10.0);
+        assert_eq!(jpn_usa.counts.verbal_cooperation, 3);
+    }
+}

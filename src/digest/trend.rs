@@ -1,0 +1,96 @@
+//! The trailing daily nets of each country pair, against which a day's net is a z-score.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::domain::{AgendaItem, CountryCode};
+
+pub type Pair = (CountryCode, CountryCode);
+
+/// Net intensity per pair per day over the trailing window.
+#[derive(Debug, Clone, Default)]
+pub struct TrailingNets {
+    days: i64,
+    nets: HashMap<Pair, BTreeMap<NaiveDate, f64>>,
+}
+
+impl TrailingNets {
+    pub fn new(days: i64) -> Self {
+        Self {
+            days,
+            nets: HashMap::new(),
+        }
+    }
+
+    /// Adds the items of trailing days.
+    pub fn from_items<'a>(days: i64, items: impl IntoIterator<Item = &'a AgendaItem>) -> Self {
+        let mut trailing = Self::new(days);
+        for item in items {
+            for pair in pairs(item) {
+                trailing.add(pair, item.date, item.intensity());
+            }
+        }
+        trailing
+    }
+
+    pub fn add(&mut self, pair: Pair, date: NaiveDate, net: f64) {
+        *self
+            .nets
+            .entry(pair)
+            .or_default()
+            .entry(date)
+            .or_insert(0.0) += net;
+    }
+
+    /// Mean and population standard deviation of the pair's daily net over the `days` days
+    /// before `day`; days without items count as 0.
+    pub fn stats(&self, pair: &Pair, day: NaiveDate) -> (f64, f64) {
+        if self.days <= 0 {
+            return (0.0, 0.0);
+        }
+        let start = day - chrono::Duration::days(self.days);
+        let values: Vec<f64> = match self.nets.get(pair) {
+            None => return (0.0, 0.0),
+            Some(by_day) => {
+                let mut values = vec![0.0; usize::try_from(self.days).unwrap_or(0)];
+                for (date, net) in by_day.range(start..day) {
+                    let offset = (*date - start).num_days();
+                    if let Some(slot) = usize::try_from(offset)
+                        .ok()
+                        .and_then(|offset| values.get_mut(offset))
+                    {
+                        *slot += net;
+                    }
+                }
+                values
+            }
+        };
+        let count = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / count;
+        let variance = values
+            .iter()
+            .map(|value| (value - mean).powi(2))
+            .sum::<f64>()
+            / count;
+        (mean, variance.sqrt())
+    }
+}
+
+/// The distinct unordered country pairs among an item's actors × recipients.
+pub fn pairs(item: &AgendaItem) -> Vec<Pair> {
+    let mut pairs: Vec<Pair> = Vec::new();
+    for actor in &item.actors {
+        for recipient in &item.recipients {
+            let (a, b) = (actor.country(), recipient.country());
+            if a == b {
+                continue;
+            }
+            let pair = if a < b { (a, b) } else { (b, a) };
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+    }
+    pairs
+}
