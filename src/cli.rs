@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "briefing", version, about = "Diplomatic trips, officials and agenda items over gRPC")]
+#[command(
+    name = "briefing",
+    version,
+    about = "Diplomatic trips, officials and agenda items over gRPC"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

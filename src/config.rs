@@ -44,14 +44,21 @@ impl Config {
             None => FileConfig::default(),
         };
         let config = Self {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default listen address parses")),
-            database: args.database.clone().or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.into()),
+            listen: args.listen.or(file.listen).unwrap_or_else(|| {
+                DEFAULT_LISTEN
+                    .parse()
+                    .expect("default listen address parses")
+            }),
+            database: args
+                .database
+                .clone()
+                .or(file.database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.into()),
             demo: args.demo.or(file.demo).unwrap_or(false),
             request_timeout: Duration::from_secs(
-                args.request_timeout_seconds.or(file.request_timeout_seconds).unwrap_or(30),
+                args.request_timeout_seconds
+                    .or(file.request_timeout_seconds)
+                    .unwrap_or(30),
             ),
             max_concurrent_requests: args
                 .max_concurrent_requests
@@ -64,8 +71,14 @@ impl Config {
 
     fn check(&self) -> anyhow::Result<()> {
         check_database_url(&self.database)?;
-        anyhow::ensure!(!self.request_timeout.is_zero(), "request_timeout_seconds must be at least 1");
-        anyhow::ensure!(self.max_concurrent_requests > 0, "max_concurrent_requests must be at least 1");
+        anyhow::ensure!(
+            !self.request_timeout.is_zero(),
+            "request_timeout_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_concurrent_requests > 0,
+            "max_concurrent_requests must be at least 1"
+        );
         Ok(())
     }
 }
@@ -75,11 +88,14 @@ pub fn check_database_url(url: &str) -> anyhow::Result<()> {
     if url.starts_with("sqlite:") {
         Ok(())
     } else {
-        anyhow::bail!("unsupported database url {url:?}: use sqlite://PATH (e.g. {DEFAULT_DATABASE})")
+        anyhow::bail!(
+            "unsupported database url {url:?}: use sqlite://PATH (e.g. {DEFAULT_DATABASE})"
+        )
     }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("bad config file {}", path.display()))
 }

@@ -30,18 +30,28 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { config, store, listener })
+        Ok(Self {
+            config,
+            store,
+            listener,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|address| address.port()).unwrap_or(0)
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or(0)
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
     }
 
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, database = %self.config.database, "serving");
         crate::api::server::serve(&self.config, self.store, self.listener, shutdown).await
@@ -72,14 +82,23 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
-            let records = import::parse_file(&text).with_context(|| format!("cannot parse {}", args.file.display()))?;
+            let records = import::parse_file(&text)
+                .with_context(|| format!("cannot parse {}", args.file.display()))?;
             let store = open_store(&args.database.database).await?;
             let report = import::load(store.as_ref(), records).await?;
             for problem in &report.problems {
                 eprintln!("{problem}");
             }
-            println!("stored {} records, rejected {}", report.stored, report.problems.len());
-            Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            println!(
+                "stored {} records, rejected {}",
+                report.stored,
+                report.problems.len()
+            );
+            Ok(if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
     }
 }

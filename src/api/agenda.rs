@@ -12,7 +12,9 @@ use super::pb::{self, agenda_service_server::AgendaService};
 use super::resource::{self, parse_name};
 use crate::domain::names::{AgendaItems, Officials, Trips};
 use crate::domain::values::{CountryCode, parse_date, parse_keyword};
-use crate::domain::{AgendaItem, AgendaItemRecord, EventType, Intensity, Name, QuadClass, ResourceId, Violations};
+use crate::domain::{
+    AgendaItem, AgendaItemRecord, EventType, Intensity, Name, QuadClass, ResourceId, Violations,
+};
 use crate::store::search::SearchQuery;
 use crate::store::{AgendaFilter, Store, StoreError, Stored};
 
@@ -33,7 +35,10 @@ impl AgendaApi {
 
 #[tonic::async_trait]
 impl AgendaService for AgendaApi {
-    async fn get_agenda_item(&self, request: Request<pb::GetAgendaItemRequest>) -> Result<Response<pb::AgendaItem>, Status> {
+    async fn get_agenda_item(
+        &self,
+        request: Request<pb::GetAgendaItemRequest>,
+    ) -> Result<Response<pb::AgendaItem>, Status> {
         let stored = resource::get::<AgendaItem>(&self.store, &request.into_inner().name).await?;
         Ok(Response::new(to_proto(&stored)))
     }
@@ -45,7 +50,11 @@ impl AgendaService for AgendaApi {
         let request = request.into_inner();
         let filter = filter(&request)?;
         let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self.store.list_agenda_items(&filter, page).await.map_err(ApiError::from)?;
+        let found = self
+            .store
+            .list_agenda_items(&filter, page)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListAgendaItemsResponse {
             agenda_items: found.items.iter().map(to_proto).collect(),
             next_page_token: paging::next_page_token(found.next_after, &filter),
@@ -57,9 +66,12 @@ impl AgendaService for AgendaApi {
         request: Request<pb::CreateAgendaItemRequest>,
     ) -> Result<Response<pb::AgendaItem>, Status> {
         let request = request.into_inner();
-        let item = request.agenda_item.ok_or_else(|| ApiError::invalid("agenda_item", "is required"))?;
+        let item = request
+            .agenda_item
+            .ok_or_else(|| ApiError::invalid("agenda_item", "is required"))?;
         let (record, _, _) = from_proto(item)?;
-        let stored = resource::create::<AgendaItem>(&self.store, record, &request.agenda_item_id).await?;
+        let stored =
+            resource::create::<AgendaItem>(&self.store, record, &request.agenda_item_id).await?;
         tracing::info!(agenda_item = %format!("agendaItems/{}", stored.id), "agenda item created");
         Ok(Response::new(to_proto(&stored)))
     }
@@ -69,17 +81,27 @@ impl AgendaService for AgendaApi {
         request: Request<pb::UpdateAgendaItemRequest>,
     ) -> Result<Response<pb::AgendaItem>, Status> {
         let request = request.into_inner();
-        let item = request.agenda_item.ok_or_else(|| ApiError::invalid("agenda_item", "is required"))?;
+        let item = request
+            .agenda_item
+            .ok_or_else(|| ApiError::invalid("agenda_item", "is required"))?;
         let (record, name, etag) = from_proto(item)?;
-        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
-        let stored = resource::update::<AgendaItem>(&self.store, &name, &etag, record, &paths).await?;
+        let paths = request
+            .update_mask
+            .map(|mask| mask.paths)
+            .unwrap_or_default();
+        let stored =
+            resource::update::<AgendaItem>(&self.store, &name, &etag, record, &paths).await?;
         Ok(Response::new(to_proto(&stored)))
     }
 
-    async fn delete_agenda_item(&self, request: Request<pb::DeleteAgendaItemRequest>) -> Result<Response<()>, Status> {
+    async fn delete_agenda_item(
+        &self,
+        request: Request<pb::DeleteAgendaItemRequest>,
+    ) -> Result<Response<()>, Status> {
         let request = request.into_inner();
         let name = parse_name::<AgendaItems>("name", &request.name)?;
-        let precondition = resource::delete_precondition::<AgendaItem>(&self.store, &name, &request.etag).await?;
+        let precondition =
+            resource::delete_precondition::<AgendaItem>(&self.store, &name, &request.etag).await?;
         self.store
             .delete_agenda_item(name.id(), precondition)
             .await
@@ -104,11 +126,17 @@ impl AgendaService for AgendaApi {
                 Err(violations) => import.reject(index, &violations),
             }
             if batch.len() >= IMPORT_BATCH {
-                import.store(self.store.as_ref(), std::mem::take(&mut batch)).await?;
+                import
+                    .store(self.store.as_ref(), std::mem::take(&mut batch))
+                    .await?;
             }
         }
         import.store(self.store.as_ref(), batch).await?;
-        tracing::info!(received = import.received, imported = import.imported, "agenda items imported");
+        tracing::info!(
+            received = import.received,
+            imported = import.imported,
+            "agenda items imported"
+        );
         Ok(Response::new(pb::ImportAgendaItemsResponse {
             received_count: import.received,
             imported_count: import.imported,
@@ -140,7 +168,11 @@ impl Import {
         }
     }
 
-    async fn store(&mut self, store: &dyn Store, batch: Vec<(i64, ResourceId, AgendaItem)>) -> Result<(), ApiError> {
+    async fn store(
+        &mut self,
+        store: &dyn Store,
+        batch: Vec<(i64, ResourceId, AgendaItem)>,
+    ) -> Result<(), ApiError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -152,10 +184,16 @@ impl Import {
             match outcome {
                 Ok(_) => self.imported += 1,
                 Err(StoreError::BadReference { field, description }) => {
-                    self.reject(index, &Violations::single(field, description).within("agenda_item"));
+                    self.reject(
+                        index,
+                        &Violations::single(field, description).within("agenda_item"),
+                    );
                 }
                 Err(StoreError::AlreadyExists { resource }) => {
-                    self.reject(index, &Violations::single("agenda_item_id", format!("{resource} already exists")));
+                    self.reject(
+                        index,
+                        &Violations::single("agenda_item_id", format!("{resource} already exists")),
+                    );
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -164,7 +202,9 @@ impl Import {
     }
 }
 
-fn parse_import(message: pb::ImportAgendaItemsRequest) -> Result<(ResourceId, AgendaItem), Violations> {
+fn parse_import(
+    message: pb::ImportAgendaItemsRequest,
+) -> Result<(ResourceId, AgendaItem), Violations> {
     let item = message
         .agenda_item
         .ok_or_else(|| Violations::single("agenda_item", "is required"))?;
@@ -204,7 +244,8 @@ fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError
         filter.official = violations.check("official", Name::<Officials>::parse(&request.official));
     }
     if request.event_type != 0 {
-        filter.event_type = violations.check("event_type", event_type_from_proto(request.event_type));
+        filter.event_type =
+            violations.check("event_type", event_type_from_proto(request.event_type));
     }
     if !request.context.is_empty() {
         filter.context = violations.check("context", parse_keyword(&request.context));
@@ -223,7 +264,9 @@ fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError
     if !request.query.is_empty() {
         filter.query = violations.check("query", SearchQuery::parse(&request.query));
     }
-    violations.finish(|| filter).map_err(ApiError::InvalidArgument)
+    violations
+        .finish(|| filter)
+        .map_err(ApiError::InvalidArgument)
 }
 
 fn event_type_from_proto(raw: i32) -> Result<EventType, String> {
@@ -233,7 +276,8 @@ fn event_type_from_proto(raw: i32) -> Result<EventType, String> {
 }
 
 fn event_type_to_proto(event_type: EventType) -> pb::EventType {
-    pb::EventType::from_str_name(&format!("EVENT_TYPE_{}", event_type.code())).unwrap_or(pb::EventType::Unspecified)
+    pb::EventType::from_str_name(&format!("EVENT_TYPE_{}", event_type.code()))
+        .unwrap_or(pb::EventType::Unspecified)
 }
 
 fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String), ApiError> {

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::pb;
+use crate::domain::Violations;
 use crate::domain::source::SourceRecord;
 use crate::domain::values::parse_instant;
-use crate::domain::Violations;
 
 pub fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -15,8 +15,15 @@ pub fn timestamp(instant: DateTime<Utc>) -> prost_types::Timestamp {
 }
 
 /// A proto timestamp as RFC 3339, or a violation when it is out of range.
-pub fn instant_text(timestamp: &prost_types::Timestamp, field: &str, violations: &mut Violations) -> String {
-    match DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).unwrap_or(u32::MAX)) {
+pub fn instant_text(
+    timestamp: &prost_types::Timestamp,
+    field: &str,
+    violations: &mut Violations,
+) -> String {
+    match DateTime::from_timestamp(
+        timestamp.seconds,
+        u32::try_from(timestamp.nanos).unwrap_or(u32::MAX),
+    ) {
         Some(instant) => instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         None => {
             violations.add(field, "is not a valid timestamp");
@@ -25,7 +32,11 @@ pub fn instant_text(timestamp: &prost_types::Timestamp, field: &str, violations:
     }
 }
 
-pub fn source_to_record(source: pb::Source, field: &str, violations: &mut Violations) -> SourceRecord {
+pub fn source_to_record(
+    source: pb::Source,
+    field: &str,
+    violations: &mut Violations,
+) -> SourceRecord {
     SourceRecord {
         url: source.url,
         publisher: source.publisher,
@@ -37,11 +48,16 @@ pub fn source_to_record(source: pb::Source, field: &str, violations: &mut Violat
     }
 }
 
-pub fn sources_to_records(sources: Vec<pb::Source>, violations: &mut Violations) -> Vec<SourceRecord> {
+pub fn sources_to_records(
+    sources: Vec<pb::Source>,
+    violations: &mut Violations,
+) -> Vec<SourceRecord> {
     sources
         .into_iter()
         .enumerate()
-        .map(|(position, source)| source_to_record(source, &format!("sources[{position}]"), violations))
+        .map(|(position, source)| {
+            source_to_record(source, &format!("sources[{position}]"), violations)
+        })
         .collect()
 }
 

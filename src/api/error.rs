@@ -21,7 +21,10 @@ pub enum ApiError {
     #[error("{resource} already exists")]
     AlreadyExists { resource: String },
     #[error("{description}")]
-    InUse { resource: String, description: String },
+    InUse {
+        resource: String,
+        description: String,
+    },
     #[error("{resource} has changed: its etag is no longer {sent}; read it again and retry")]
     EtagMismatch { resource: String, sent: String },
     #[error("storage is unavailable, retry later")]
@@ -44,7 +47,11 @@ impl ApiError {
                 resource,
                 sent: "the one sent".into(),
             },
-            StoreError::Referenced { resource, count, referrers } => Self::InUse {
+            StoreError::Referenced {
+                resource,
+                count,
+                referrers,
+            } => Self::InUse {
                 description: format!("{resource} is still referred to by {count} {referrers}"),
                 resource,
             },
@@ -78,19 +85,38 @@ impl From<ApiError> for Status {
                     .map(|violation| violation.field.as_str())
                     .collect::<Vec<_>>()
                     .join(",");
-                (Code::InvalidArgument, "INVALID_FIELDS", HashMap::from([("fields".into(), fields)]))
+                (
+                    Code::InvalidArgument,
+                    "INVALID_FIELDS",
+                    HashMap::from([("fields".into(), fields)]),
+                )
             }
             ApiError::NotFound { resource } => {
                 details.set_resource_info(resource_type(resource), resource, "", "not found");
-                (Code::NotFound, "RESOURCE_NOT_FOUND", resource_metadata(resource))
+                (
+                    Code::NotFound,
+                    "RESOURCE_NOT_FOUND",
+                    resource_metadata(resource),
+                )
             }
             ApiError::AlreadyExists { resource } => {
                 details.set_resource_info(resource_type(resource), resource, "", "already exists");
-                (Code::AlreadyExists, "RESOURCE_ALREADY_EXISTS", resource_metadata(resource))
+                (
+                    Code::AlreadyExists,
+                    "RESOURCE_ALREADY_EXISTS",
+                    resource_metadata(resource),
+                )
             }
-            ApiError::InUse { resource, description } => {
+            ApiError::InUse {
+                resource,
+                description,
+            } => {
                 details.add_precondition_failure_violation("REFERENCED", resource, description);
-                (Code::FailedPrecondition, "RESOURCE_IN_USE", resource_metadata(resource))
+                (
+                    Code::FailedPrecondition,
+                    "RESOURCE_IN_USE",
+                    resource_metadata(resource),
+                )
             }
             ApiError::EtagMismatch { resource, .. } => {
                 (Code::Aborted, "ETAG_MISMATCH", resource_metadata(resource))

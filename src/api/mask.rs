@@ -8,7 +8,14 @@ use serde_json::{Map, Value};
 use super::error::{ApiError, ApiResult};
 
 /// Fields clients may not set; named in a mask, they are ignored (AIP-203).
-const OUTPUT_ONLY: &[&str] = &["name", "create_time", "update_time", "etag", "state", "quad_class"];
+const OUTPUT_ONLY: &[&str] = &[
+    "name",
+    "create_time",
+    "update_time",
+    "etag",
+    "state",
+    "quad_class",
+];
 
 /// Merges `patch` into `stored` as the mask says: empty mask → the populated fields of
 /// `patch`, `*` → all of `patch`, otherwise the named top-level fields.
@@ -22,7 +29,10 @@ pub fn apply<R: Serialize + DeserializeOwned>(
     let patch = to_object(patch)?;
     let merged = if mask.iter().any(|path| path == "*") {
         if mask.len() > 1 {
-            return Err(ApiError::invalid("update_mask", "`*` must be the only path"));
+            return Err(ApiError::invalid(
+                "update_mask",
+                "`*` must be the only path",
+            ));
         }
         patch
     } else {
@@ -44,8 +54,9 @@ pub fn apply<R: Serialize + DeserializeOwned>(
         }
         merged
     };
-    serde_json::from_value(Value::Object(merged))
-        .map_err(|error| ApiError::Internal(format!("cannot rebuild record after masking: {error}")))
+    serde_json::from_value(Value::Object(merged)).map_err(|error| {
+        ApiError::Internal(format!("cannot rebuild record after masking: {error}"))
+    })
 }
 
 fn check_paths(mask: &[String], mutable_fields: &[&str]) -> ApiResult<Vec<String>> {
@@ -60,11 +71,16 @@ fn check_paths(mask: &[String], mutable_fields: &[&str]) -> ApiResult<Vec<String
         } else {
             violations.add(
                 format!("update_mask.paths[{position}]"),
-                format!("{path:?} is not a field that can be updated: use one of {}", mutable_fields.join(", ")),
+                format!(
+                    "{path:?} is not a field that can be updated: use one of {}",
+                    mutable_fields.join(", ")
+                ),
             );
         }
     }
-    violations.finish(|| paths).map_err(ApiError::InvalidArgument)
+    violations
+        .finish(|| paths)
+        .map_err(ApiError::InvalidArgument)
 }
 
 fn to_object(record: &impl Serialize) -> ApiResult<Map<String, Value>> {
@@ -90,7 +106,15 @@ mod tests {
     use super::*;
     use crate::domain::TripRecord;
 
-    const FIELDS: &[&str] = &["title", "traveler", "purpose", "legs", "sources", "cancelled", "notes"];
+    const FIELDS: &[&str] = &[
+        "title",
+        "traveler",
+        "purpose",
+        "legs",
+        "sources",
+        "cancelled",
+        "notes",
+    ];
 
     fn stored() -> TripRecord {
         TripRecord {
@@ -103,9 +127,15 @@ mod tests {
 
     #[test]
     fn masks_pick_fields() {
-        let patch = TripRecord { title: "New".into(), ..TripRecord::default() };
+        let patch = TripRecord {
+            title: "New".into(),
+            ..TripRecord::default()
+        };
         let empty_mask = apply(&stored(), &patch, &[], FIELDS).unwrap();
-        assert_eq!((empty_mask.title.as_str(), empty_mask.purpose.as_str()), ("New", "Keep"));
+        assert_eq!(
+            (empty_mask.title.as_str(), empty_mask.purpose.as_str()),
+            ("New", "Keep")
+        );
         let named = apply(&stored(), &patch, &["notes".into(), "etag".into()], FIELDS).unwrap();
         assert_eq!((named.title.as_str(), named.notes.as_str()), ("Old", ""));
         let all = apply(&stored(), &patch, &["*".into()], FIELDS).unwrap();

@@ -18,6 +18,8 @@ pub mod pb {
 }
 
 /// Descriptors of `briefing.v1` and the well-known types it uses, for reflection.
-pub const BRIEFING_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("briefing_descriptor");
+pub const BRIEFING_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("briefing_descriptor");
 /// Descriptors of `google.rpc` error details, so reflection clients can decode them.
-pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("error_details_descriptor");
+pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("error_details_descriptor");

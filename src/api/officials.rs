@@ -27,7 +27,10 @@ impl OfficialApi {
 
 #[tonic::async_trait]
 impl OfficialService for OfficialApi {
-    async fn get_official(&self, request: Request<pb::GetOfficialRequest>) -> Result<Response<pb::Official>, Status> {
+    async fn get_official(
+        &self,
+        request: Request<pb::GetOfficialRequest>,
+    ) -> Result<Response<pb::Official>, Status> {
         let stored = resource::get::<Official>(&self.store, &request.into_inner().name).await?;
         Ok(Response::new(to_proto(&stored)))
     }
@@ -39,35 +42,58 @@ impl OfficialService for OfficialApi {
         let request = request.into_inner();
         let filter = filter(&request)?;
         let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self.store.list_officials(&filter, page).await.map_err(ApiError::from)?;
+        let found = self
+            .store
+            .list_officials(&filter, page)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListOfficialsResponse {
             officials: found.items.iter().map(to_proto).collect(),
             next_page_token: paging::next_page_token(found.next_after, &filter),
         }))
     }
 
-    async fn create_official(&self, request: Request<pb::CreateOfficialRequest>) -> Result<Response<pb::Official>, Status> {
+    async fn create_official(
+        &self,
+        request: Request<pb::CreateOfficialRequest>,
+    ) -> Result<Response<pb::Official>, Status> {
         let request = request.into_inner();
-        let official = request.official.ok_or_else(|| ApiError::invalid("official", "is required"))?;
+        let official = request
+            .official
+            .ok_or_else(|| ApiError::invalid("official", "is required"))?;
         let (record, _, _) = from_proto(official);
-        let stored = resource::create::<Official>(&self.store, record, &request.official_id).await?;
+        let stored =
+            resource::create::<Official>(&self.store, record, &request.official_id).await?;
         tracing::info!(official = %format!("officials/{}", stored.id), "official created");
         Ok(Response::new(to_proto(&stored)))
     }
 
-    async fn update_official(&self, request: Request<pb::UpdateOfficialRequest>) -> Result<Response<pb::Official>, Status> {
+    async fn update_official(
+        &self,
+        request: Request<pb::UpdateOfficialRequest>,
+    ) -> Result<Response<pb::Official>, Status> {
         let request = request.into_inner();
-        let official = request.official.ok_or_else(|| ApiError::invalid("official", "is required"))?;
+        let official = request
+            .official
+            .ok_or_else(|| ApiError::invalid("official", "is required"))?;
         let (record, name, etag) = from_proto(official);
-        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
-        let stored = resource::update::<Official>(&self.store, &name, &etag, record, &paths).await?;
+        let paths = request
+            .update_mask
+            .map(|mask| mask.paths)
+            .unwrap_or_default();
+        let stored =
+            resource::update::<Official>(&self.store, &name, &etag, record, &paths).await?;
         Ok(Response::new(to_proto(&stored)))
     }
 
-    async fn delete_official(&self, request: Request<pb::DeleteOfficialRequest>) -> Result<Response<()>, Status> {
+    async fn delete_official(
+        &self,
+        request: Request<pb::DeleteOfficialRequest>,
+    ) -> Result<Response<()>, Status> {
         let request = request.into_inner();
         let name = parse_name::<Officials>("name", &request.name)?;
-        let precondition = resource::delete_precondition::<Official>(&self.store, &name, &request.etag).await?;
+        let precondition =
+            resource::delete_precondition::<Official>(&self.store, &name, &request.etag).await?;
         self.store
             .delete_official(name.id(), precondition)
             .await
@@ -88,7 +114,9 @@ fn filter(request: &pb::ListOfficialsRequest) -> Result<OfficialFilter, ApiError
             .check("query", parse_text(&request.query, 200, true))
             .map(|text| text.trim().to_lowercase());
     }
-    violations.finish(|| filter).map_err(ApiError::InvalidArgument)
+    violations
+        .finish(|| filter)
+        .map_err(ApiError::InvalidArgument)
 }
 
 fn from_proto(official: pb::Official) -> (OfficialRecord, String, String) {

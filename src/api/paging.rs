@@ -16,7 +16,10 @@ const TOKEN_LEN: usize = 1 + 8 + 8 + 4;
 /// 0 → 50, above 500 → 500, negative → INVALID_ARGUMENT.
 pub fn page_size(raw: i32) -> ApiResult<usize> {
     match usize::try_from(raw) {
-        Err(_) => Err(ApiError::invalid("page_size", format!("must not be negative, got {raw}"))),
+        Err(_) => Err(ApiError::invalid(
+            "page_size",
+            format!("must not be negative, got {raw}"),
+        )),
         Ok(0) => Ok(DEFAULT_PAGE_SIZE),
         Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
     }
@@ -31,7 +34,11 @@ pub fn fingerprint(filter: &impl std::fmt::Debug) -> [u8; 8] {
 }
 
 /// Reads the request's page size and token into a store page request.
-pub fn page_request(page_size_raw: i32, token: &str, filter: &impl std::fmt::Debug) -> ApiResult<PageRequest> {
+pub fn page_request(
+    page_size_raw: i32,
+    token: &str,
+    filter: &impl std::fmt::Debug,
+) -> ApiResult<PageRequest> {
     Ok(PageRequest {
         size: page_size(page_size_raw)?,
         after: decode_token(token, fingerprint(filter))?,
@@ -102,7 +109,10 @@ mod tests {
     #[test]
     fn tokens_are_bound_to_their_filters() {
         let token = next_page_token(Some(42), &"country=KOR");
-        assert_eq!(page_request(0, &token, &"country=KOR").unwrap().after, Some(42));
+        assert_eq!(
+            page_request(0, &token, &"country=KOR").unwrap().after,
+            Some(42)
+        );
         assert!(page_request(0, &token, &"country=JPN").is_err());
         let mut tampered = token.clone().into_bytes();
         tampered[5] = if tampered[5] == b'A' { b'B' } else { b'A' };

@@ -11,7 +11,8 @@ use super::error::{ApiError, ApiResult};
 use super::mask;
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
 use crate::domain::{
-    AgendaItem, AgendaItemRecord, Name, Official, OfficialRecord, ResourceId, Trip, TripRecord, Violations,
+    AgendaItem, AgendaItemRecord, Name, Official, OfficialRecord, ResourceId, Trip, TripRecord,
+    Violations,
 };
 use crate::store::{Precondition, Store, StoreError, StoreResult, Stored};
 
@@ -31,7 +32,12 @@ pub trait Resource: Sized + Send + Sync + 'static {
     fn to_record(&self) -> Self::Record;
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>>;
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>>;
-    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>>;
+    async fn update(
+        store: &dyn Store,
+        id: &ResourceId,
+        precondition: Precondition,
+        value: Self,
+    ) -> StoreResult<Stored<Self>>;
 }
 
 /// Parses `raw` as a name of the resource's collection, reporting problems under `field`.
@@ -44,7 +50,11 @@ pub async fn get<R: Resource>(store: &Arc<dyn Store>, raw_name: &str) -> ApiResu
     Ok(R::get(store.as_ref(), name.id()).await?)
 }
 
-pub async fn create<R: Resource>(store: &Arc<dyn Store>, record: R::Record, raw_id: &str) -> ApiResult<Stored<R>> {
+pub async fn create<R: Resource>(
+    store: &Arc<dyn Store>,
+    record: R::Record,
+    raw_id: &str,
+) -> ApiResult<Stored<R>> {
     let id_field = format!("{}_id", R::FIELD);
     let id = if raw_id.is_empty() {
         Ok(ResourceId::generate())
@@ -55,7 +65,10 @@ pub async fn create<R: Resource>(store: &Arc<dyn Store>, record: R::Record, raw_
     let (id, value) = match (id, parsed) {
         (Ok(id), Ok(value)) => (id, value),
         (id, parsed) => {
-            let mut violations = parsed.err().map(|found| found.within(R::FIELD)).unwrap_or_default();
+            let mut violations = parsed
+                .err()
+                .map(|found| found.within(R::FIELD))
+                .unwrap_or_default();
             if let Err(problem) = id {
                 violations.add(id_field, problem);
             }
@@ -84,21 +97,43 @@ pub async fn update<R: Resource>(
                 sent: etag.to_owned(),
             });
         }
-        let merged = mask::apply(&stored.value.to_record(), &patch, update_mask, R::MUTABLE_FIELDS)?;
-        let value = R::parse(&merged).map_err(|violations| ApiError::InvalidArgument(violations.within(R::FIELD)))?;
-        match R::update(store.as_ref(), name.id(), Precondition::Revision(stored.revision), value).await {
+        let merged = mask::apply(
+            &stored.value.to_record(),
+            &patch,
+            update_mask,
+            R::MUTABLE_FIELDS,
+        )?;
+        let value = R::parse(&merged)
+            .map_err(|violations| ApiError::InvalidArgument(violations.within(R::FIELD)))?;
+        match R::update(
+            store.as_ref(),
+            name.id(),
+            Precondition::Revision(stored.revision),
+            value,
+        )
+        .await
+        {
             Err(StoreError::Stale { .. }) if etag.is_empty() => continue,
             Err(StoreError::Stale { resource }) => {
-                return Err(ApiError::EtagMismatch { resource, sent: etag.to_owned() });
+                return Err(ApiError::EtagMismatch {
+                    resource,
+                    sent: etag.to_owned(),
+                });
             }
             other => return other.map_err(|error| ApiError::from_store(error, R::FIELD)),
         }
     }
-    Err(ApiError::Unavailable(format!("{name} kept changing during the update")))
+    Err(ApiError::Unavailable(format!(
+        "{name} kept changing during the update"
+    )))
 }
 
 /// Reads the precondition an AIP-135 delete with an optional `etag` asks for.
-pub async fn delete_precondition<R: Resource>(store: &Arc<dyn Store>, name: &Name<R::Collection>, etag: &str) -> ApiResult<Precondition> {
+pub async fn delete_precondition<R: Resource>(
+    store: &Arc<dyn Store>,
+    name: &Name<R::Collection>,
+    etag: &str,
+) -> ApiResult<Precondition> {
     if etag.is_empty() {
         return Ok(Precondition::None);
     }
@@ -115,7 +150,10 @@ pub async fn delete_precondition<R: Resource>(store: &Arc<dyn Store>, name: &Nam
 /// Maps a Stale from a delete guarded by an etag.
 pub fn stale_as_etag_mismatch(error: StoreError, etag: &str) -> ApiError {
     match error {
-        StoreError::Stale { resource } => ApiError::EtagMismatch { resource, sent: etag.to_owned() },
+        StoreError::Stale { resource } => ApiError::EtagMismatch {
+            resource,
+            sent: etag.to_owned(),
+        },
         other => other.into(),
     }
 }
@@ -125,7 +163,15 @@ impl Resource for Trip {
     type Collection = Trips;
     type Record = TripRecord;
     const FIELD: &'static str = "trip";
-    const MUTABLE_FIELDS: &'static [&'static str] = &["title", "traveler", "purpose", "legs", "sources", "cancelled", "notes"];
+    const MUTABLE_FIELDS: &'static [&'static str] = &[
+        "title",
+        "traveler",
+        "purpose",
+        "legs",
+        "sources",
+        "cancelled",
+        "notes",
+    ];
 
     fn parse(record: &TripRecord) -> Result<Self, Violations> {
         Trip::parse(record)
@@ -139,7 +185,12 @@ impl Resource for Trip {
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
         store.create_trip(id, value).await
     }
-    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>> {
+    async fn update(
+        store: &dyn Store,
+        id: &ResourceId,
+        precondition: Precondition,
+        value: Self,
+    ) -> StoreResult<Stored<Self>> {
         store.update_trip(id, precondition, value).await
     }
 }
@@ -149,7 +200,8 @@ impl Resource for Official {
     type Collection = Officials;
     type Record = OfficialRecord;
     const FIELD: &'static str = "official";
-    const MUTABLE_FIELDS: &'static [&'static str] = &["display_name", "aliases", "country", "wikidata_id", "roles"];
+    const MUTABLE_FIELDS: &'static [&'static str] =
+        &["display_name", "aliases", "country", "wikidata_id", "roles"];
 
     fn parse(record: &OfficialRecord) -> Result<Self, Violations> {
         Official::parse(record)
@@ -163,7 +215,12 @@ impl Resource for Official {
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
         store.create_official(id, value).await
     }
-    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>> {
+    async fn update(
+        store: &dyn Store,
+        id: &ResourceId,
+        precondition: Precondition,
+        value: Self,
+    ) -> StoreResult<Stored<Self>> {
         store.update_official(id, precondition, value).await
     }
 }
@@ -174,8 +231,20 @@ impl Resource for AgendaItem {
     type Record = AgendaItemRecord;
     const FIELD: &'static str = "agenda_item";
     const MUTABLE_FIELDS: &'static [&'static str] = &[
-        "title", "summary", "date", "trip", "leg", "participants", "actors", "recipients", "event_type", "mode",
-        "contexts", "intensity", "sources", "notes",
+        "title",
+        "summary",
+        "date",
+        "trip",
+        "leg",
+        "participants",
+        "actors",
+        "recipients",
+        "event_type",
+        "mode",
+        "contexts",
+        "intensity",
+        "sources",
+        "notes",
     ];
 
     fn parse(record: &AgendaItemRecord) -> Result<Self, Violations> {
@@ -190,7 +259,12 @@ impl Resource for AgendaItem {
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
         store.create_agenda_item(id, value).await
     }
-    async fn update(store: &dyn Store, id: &ResourceId, precondition: Precondition, value: Self) -> StoreResult<Stored<Self>> {
+    async fn update(
+        store: &dyn Store,
+        id: &ResourceId,
+        precondition: Precondition,
+        value: Self,
+    ) -> StoreResult<Stored<Self>> {
         store.update_agenda_item(id, precondition, value).await
     }
 }

@@ -28,44 +28,71 @@ impl TripApi {
 
 #[tonic::async_trait]
 impl TripService for TripApi {
-    async fn get_trip(&self, request: Request<pb::GetTripRequest>) -> Result<Response<pb::Trip>, Status> {
+    async fn get_trip(
+        &self,
+        request: Request<pb::GetTripRequest>,
+    ) -> Result<Response<pb::Trip>, Status> {
         let stored = resource::get::<Trip>(&self.store, &request.into_inner().name).await?;
         Ok(Response::new(to_proto(&stored)))
     }
 
-    async fn list_trips(&self, request: Request<pb::ListTripsRequest>) -> Result<Response<pb::ListTripsResponse>, Status> {
+    async fn list_trips(
+        &self,
+        request: Request<pb::ListTripsRequest>,
+    ) -> Result<Response<pb::ListTripsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter(&request)?;
         let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self.store.list_trips(&filter, page).await.map_err(ApiError::from)?;
+        let found = self
+            .store
+            .list_trips(&filter, page)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListTripsResponse {
             trips: found.items.iter().map(to_proto).collect(),
             next_page_token: paging::next_page_token(found.next_after, &filter),
         }))
     }
 
-    async fn create_trip(&self, request: Request<pb::CreateTripRequest>) -> Result<Response<pb::Trip>, Status> {
+    async fn create_trip(
+        &self,
+        request: Request<pb::CreateTripRequest>,
+    ) -> Result<Response<pb::Trip>, Status> {
         let request = request.into_inner();
-        let trip = request.trip.ok_or_else(|| ApiError::invalid("trip", "is required"))?;
+        let trip = request
+            .trip
+            .ok_or_else(|| ApiError::invalid("trip", "is required"))?;
         let (record, _, _) = from_proto(trip)?;
         let stored = resource::create::<Trip>(&self.store, record, &request.trip_id).await?;
         tracing::info!(trip = %format!("trips/{}", stored.id), "trip created");
         Ok(Response::new(to_proto(&stored)))
     }
 
-    async fn update_trip(&self, request: Request<pb::UpdateTripRequest>) -> Result<Response<pb::Trip>, Status> {
+    async fn update_trip(
+        &self,
+        request: Request<pb::UpdateTripRequest>,
+    ) -> Result<Response<pb::Trip>, Status> {
         let request = request.into_inner();
-        let trip = request.trip.ok_or_else(|| ApiError::invalid("trip", "is required"))?;
+        let trip = request
+            .trip
+            .ok_or_else(|| ApiError::invalid("trip", "is required"))?;
         let (record, name, etag) = from_proto(trip)?;
-        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let paths = request
+            .update_mask
+            .map(|mask| mask.paths)
+            .unwrap_or_default();
         let stored = resource::update::<Trip>(&self.store, &name, &etag, record, &paths).await?;
         Ok(Response::new(to_proto(&stored)))
     }
 
-    async fn delete_trip(&self, request: Request<pb::DeleteTripRequest>) -> Result<Response<()>, Status> {
+    async fn delete_trip(
+        &self,
+        request: Request<pb::DeleteTripRequest>,
+    ) -> Result<Response<()>, Status> {
         let request = request.into_inner();
         let name = parse_name::<Trips>("name", &request.name)?;
-        let precondition = resource::delete_precondition::<Trip>(&self.store, &name, &request.etag).await?;
+        let precondition =
+            resource::delete_precondition::<Trip>(&self.store, &name, &request.etag).await?;
         self.store
             .delete_trip(name.id(), precondition, request.force)
             .await
@@ -79,7 +106,10 @@ fn filter(request: &pb::ListTripsRequest) -> Result<TripFilter, ApiError> {
     let mut violations = Violations::new();
     let mut filter = TripFilter::default();
     if !request.traveler.is_empty() {
-        filter.traveler = violations.check("traveler", crate::domain::Name::<Officials>::parse(&request.traveler));
+        filter.traveler = violations.check(
+            "traveler",
+            crate::domain::Name::<Officials>::parse(&request.traveler),
+        );
     }
     if !request.country.is_empty() {
         filter.country = violations.check("country", CountryCode::parse(&request.country));
@@ -95,7 +125,9 @@ fn filter(request: &pb::ListTripsRequest) -> Result<TripFilter, ApiError> {
     {
         violations.add("to_date", "must not be before from_date");
     }
-    violations.finish(|| filter).map_err(ApiError::InvalidArgument)
+    violations
+        .finish(|| filter)
+        .map_err(ApiError::InvalidArgument)
 }
 
 /// The record a client sent, with its name and etag; bad timestamps are reported under `trip.`.

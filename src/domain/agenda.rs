@@ -88,21 +88,44 @@ impl AgendaItem {
             }
             Some(index) => violations.check(
                 "leg",
-                u32::try_from(index).map_err(|_| format!("must be a leg index of 0 or more, got {index}")),
+                u32::try_from(index)
+                    .map_err(|_| format!("must be a leg index of 0 or more, got {index}")),
             ),
         };
-        let participants = parse_list(&record.participants, "participants", MAX_PARTICIPANTS, &mut violations, |raw| {
-            OfficialName::parse(raw)
-        });
-        let actors = parse_list(&record.actors, "actors", MAX_ACTORS, &mut violations, ActorCode::parse);
-        let recipients = parse_list(&record.recipients, "recipients", MAX_ACTORS, &mut violations, ActorCode::parse);
+        let participants = parse_list(
+            &record.participants,
+            "participants",
+            MAX_PARTICIPANTS,
+            &mut violations,
+            |raw| OfficialName::parse(raw),
+        );
+        let actors = parse_list(
+            &record.actors,
+            "actors",
+            MAX_ACTORS,
+            &mut violations,
+            ActorCode::parse,
+        );
+        let recipients = parse_list(
+            &record.recipients,
+            "recipients",
+            MAX_ACTORS,
+            &mut violations,
+            ActorCode::parse,
+        );
         let event_type = violations.check("event_type", EventType::parse(&record.event_type));
         let mode = if record.mode.is_empty() {
             None
         } else {
             violations.check("mode", parse_keyword(&record.mode))
         };
-        let contexts = parse_list(&record.contexts, "contexts", MAX_CONTEXTS, &mut violations, parse_keyword);
+        let contexts = parse_list(
+            &record.contexts,
+            "contexts",
+            MAX_CONTEXTS,
+            &mut violations,
+            parse_keyword,
+        );
         let intensity_override = record
             .intensity
             .and_then(|raw| violations.check("intensity", Intensity::parse(raw)));
@@ -131,7 +154,11 @@ impl AgendaItem {
             title: self.title.clone(),
             summary: self.summary.clone(),
             date: format_date(self.date),
-            trip: self.trip.as_ref().map(ToString::to_string).unwrap_or_default(),
+            trip: self
+                .trip
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             leg: self.leg.map(i64::from),
             participants: self.participants.iter().map(ToString::to_string).collect(),
             actors: self.actors.iter().map(ToString::to_string).collect(),
@@ -182,7 +209,10 @@ fn parse_list<T: PartialEq>(
             continue;
         };
         if parsed.contains(&value) {
-            violations.add(format!("{field}[{position}]"), format!("{entry:?} is listed twice"));
+            violations.add(
+                format!("{field}[{position}]"),
+                format!("{entry:?} is listed twice"),
+            );
         } else {
             parsed.push(value);
         }
@@ -211,9 +241,16 @@ mod tests {
         let item = AgendaItem::parse(&record()).unwrap();
         assert_eq!(item.intensity(), 2.5);
         assert_eq!(item.quad_class(), QuadClass::VerbalCooperation);
-        let overridden = AgendaItem::parse(&AgendaItemRecord { intensity: Some(7.0), ..record() }).unwrap();
+        let overridden = AgendaItem::parse(&AgendaItemRecord {
+            intensity: Some(7.0),
+            ..record()
+        })
+        .unwrap();
         assert_eq!(overridden.intensity(), 7.0);
-        assert_eq!(AgendaItem::parse(&overridden.to_record()).unwrap(), overridden);
+        assert_eq!(
+            AgendaItem::parse(&overridden.to_record()).unwrap(),
+            overridden
+        );
     }
 
     #[test]
@@ -225,7 +262,11 @@ mod tests {
             ..record()
         };
         let violations = AgendaItem::parse(&bad).unwrap_err();
-        let fields: Vec<&str> = violations.items().iter().map(|v| v.field.as_str()).collect();
+        let fields: Vec<&str> = violations
+            .items()
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
         assert_eq!(fields, ["leg", "actors[1]", "actors[2]", "contexts[0]"]);
     }
 }

@@ -177,7 +177,10 @@ mod tests {
     fn scores_and_classes_are_plovers() {
         assert_eq!(EventType::Consult.score(), 2.5);
         assert_eq!(EventType::Assault.score(), -9.0);
-        assert_eq!(EventType::Retreat.quad_class(), QuadClass::MaterialCooperation);
+        assert_eq!(
+            EventType::Retreat.quad_class(),
+            QuadClass::MaterialCooperation
+        );
         assert_eq!(EventType::Protest.quad_class(), QuadClass::MaterialConflict);
         for event_type in EventType::ALL {
             assert_eq!(EventType::parse(event_type.code()), Ok(event_type));

@@ -15,9 +15,16 @@ impl ResourceId {
             return Err("must not be empty".into());
         }
         if raw.len() > Self::MAX_LEN {
-            return Err(format!("must be at most {} characters, got {}", Self::MAX_LEN, raw.len()));
+            return Err(format!(
+                "must be at most {} characters, got {}",
+                Self::MAX_LEN,
+                raw.len()
+            ));
         }
-        if let Some(bad) = raw.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')) {
+        if let Some(bad) = raw
+            .chars()
+            .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-'))
+        {
             return Err(format!(
                 "may hold only lowercase letters, digits and '-', found {bad:?}"
             ));
@@ -88,7 +95,11 @@ impl<C: Collection> Name<C> {
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.is_empty() {
-            return Err(format!("must name a {}, like {}/example-id", C::NOUN, C::SEGMENT));
+            return Err(format!(
+                "must name a {}, like {}/example-id",
+                C::NOUN,
+                C::SEGMENT
+            ));
         }
         let Some(id) = raw
             .strip_prefix(C::SEGMENT)

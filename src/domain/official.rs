@@ -88,7 +88,9 @@ impl RoleState {
             "ACTIVE" => Ok(Self::Active),
             "SUSPENDED" => Ok(Self::Suspended),
             "ENDED" => Ok(Self::Ended),
-            _ => Err(format!("{raw:?} is not a role state: ACTIVE, SUSPENDED or ENDED")),
+            _ => Err(format!(
+                "{raw:?} is not a role state: ACTIVE, SUSPENDED or ENDED"
+            )),
         }
     }
 }
@@ -96,9 +98,16 @@ impl RoleState {
 impl Official {
     pub fn parse(record: &OfficialRecord) -> Result<Self, Violations> {
         let mut violations = Violations::new();
-        let display_name = violations.check("display_name", parse_text(&record.display_name, 200, true));
+        let display_name =
+            violations.check("display_name", parse_text(&record.display_name, 200, true));
         if record.aliases.len() > MAX_ALIASES {
-            violations.add("aliases", format!("at most {MAX_ALIASES} aliases, got {}", record.aliases.len()));
+            violations.add(
+                "aliases",
+                format!(
+                    "at most {MAX_ALIASES} aliases, got {}",
+                    record.aliases.len()
+                ),
+            );
         }
         let aliases: Vec<String> = record
             .aliases
@@ -115,13 +124,18 @@ impl Official {
             violations.check("wikidata_id", parse_wikidata_id(&record.wikidata_id))
         };
         if record.roles.len() > MAX_ROLES {
-            violations.add("roles", format!("at most {MAX_ROLES} roles, got {}", record.roles.len()));
+            violations.add(
+                "roles",
+                format!("at most {MAX_ROLES} roles, got {}", record.roles.len()),
+            );
         }
         let roles: Vec<Role> = record
             .roles
             .iter()
             .enumerate()
-            .filter_map(|(position, role)| Role::parse(role, &format!("roles[{position}]"), &mut violations))
+            .filter_map(|(position, role)| {
+                Role::parse(role, &format!("roles[{position}]"), &mut violations)
+            })
             .collect();
         violations.finish(|| Self {
             display_name: display_name.unwrap_or_default(),
@@ -145,7 +159,11 @@ impl Official {
     /// The text ListOfficials' `query` matches against: names, aliases and role titles.
     pub fn search_text(&self) -> String {
         let mut text = self.display_name.to_lowercase();
-        for part in self.aliases.iter().chain(self.roles.iter().map(|role| &role.title)) {
+        for part in self
+            .aliases
+            .iter()
+            .chain(self.roles.iter().map(|role| &role.title))
+        {
             text.push('\n');
             text.push_str(&part.to_lowercase());
         }
@@ -155,27 +173,54 @@ impl Official {
 
 impl Role {
     fn parse(record: &RoleRecord, field: &str, violations: &mut Violations) -> Option<Self> {
-        let title = violations.check(format!("{field}.title"), parse_text(&record.title, 200, true));
-        let organization =
-            violations.check(format!("{field}.organization"), parse_text(&record.organization, 200, false));
-        let start_date = violations.check(format!("{field}.start_date"), parse_date(&record.start_date));
+        let title = violations.check(
+            format!("{field}.title"),
+            parse_text(&record.title, 200, true),
+        );
+        let organization = violations.check(
+            format!("{field}.organization"),
+            parse_text(&record.organization, 200, false),
+        );
+        let start_date = violations.check(
+            format!("{field}.start_date"),
+            parse_date(&record.start_date),
+        );
         let end_date = optional_date(&record.end_date, &format!("{field}.end_date"), violations)?;
-        let state_date = optional_date(&record.state_date, &format!("{field}.state_date"), violations)?;
-        let state = if record.state.is_empty() || record.state.eq_ignore_ascii_case("ROLE_STATE_UNSPECIFIED") {
-            if end_date.is_some() { RoleState::Ended } else { RoleState::Active }
+        let state_date = optional_date(
+            &record.state_date,
+            &format!("{field}.state_date"),
+            violations,
+        )?;
+        let state = if record.state.is_empty()
+            || record.state.eq_ignore_ascii_case("ROLE_STATE_UNSPECIFIED")
+        {
+            if end_date.is_some() {
+                RoleState::Ended
+            } else {
+                RoleState::Active
+            }
         } else {
             violations.check(format!("{field}.state"), RoleState::parse(&record.state))?
         };
-        let note = violations.check(format!("{field}.note"), parse_text(&record.note, 2000, false));
+        let note = violations.check(
+            format!("{field}.note"),
+            parse_text(&record.note, 2000, false),
+        );
         let start_date = start_date?;
         if end_date.is_some_and(|end| end < start_date) {
             violations.add(format!("{field}.end_date"), "must not be before start_date");
         }
         if state_date.is_some_and(|since| since < start_date) {
-            violations.add(format!("{field}.state_date"), "must not be before start_date");
+            violations.add(
+                format!("{field}.state_date"),
+                "must not be before start_date",
+            );
         }
         if state == RoleState::Ended && end_date.is_none() {
-            violations.add(format!("{field}.end_date"), "an ENDED role needs its end_date");
+            violations.add(
+                format!("{field}.end_date"),
+                "an ENDED role needs its end_date",
+            );
         }
         Some(Self {
             title: title?,

@@ -35,13 +35,18 @@ impl Source {
     pub fn parse(record: &SourceRecord, field: &str, violations: &mut Violations) -> Option<Self> {
         let url = if record.url.is_empty() {
             if record.publisher.trim().is_empty() {
-                violations.add(join_path(field, "url"), "a source needs a url or a publisher");
+                violations.add(
+                    join_path(field, "url"),
+                    "a source needs a url or a publisher",
+                );
                 None
             } else {
                 Some(None)
             }
         } else {
-            violations.check(join_path(field, "url"), parse_url(&record.url)).map(Some)
+            violations
+                .check(join_path(field, "url"), parse_url(&record.url))
+                .map(Some)
         };
         let publisher = violations.check(
             join_path(field, "publisher"),
@@ -51,7 +56,10 @@ impl Source {
             Some(None)
         } else {
             violations
-                .check(join_path(field, "published_time"), parse_instant(&record.published_time))
+                .check(
+                    join_path(field, "published_time"),
+                    parse_instant(&record.published_time),
+                )
                 .map(Some)
         };
         let excerpt = violations.check(
@@ -68,7 +76,11 @@ impl Source {
 
     pub fn to_record(&self) -> SourceRecord {
         SourceRecord {
-            url: self.url.as_ref().map(ToString::to_string).unwrap_or_default(),
+            url: self
+                .url
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             publisher: self.publisher.clone(),
             published_time: self
                 .published_time
@@ -80,9 +92,16 @@ impl Source {
 }
 
 /// Parses a list of sources under `field` (`sources[0].url`, …).
-pub fn parse_sources(records: &[SourceRecord], field: &str, violations: &mut Violations) -> Vec<Source> {
+pub fn parse_sources(
+    records: &[SourceRecord],
+    field: &str,
+    violations: &mut Violations,
+) -> Vec<Source> {
     if records.len() > MAX_SOURCES {
-        violations.add(field, format!("at most {MAX_SOURCES} sources, got {}", records.len()));
+        violations.add(
+            field,
+            format!("at most {MAX_SOURCES} sources, got {}", records.len()),
+        );
     }
     records
         .iter()

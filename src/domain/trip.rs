@@ -80,7 +80,10 @@ impl Trip {
             violations.add("legs", "a trip needs at least one leg");
         }
         if record.legs.len() > MAX_LEGS {
-            violations.add("legs", format!("at most {MAX_LEGS} legs, got {}", record.legs.len()));
+            violations.add(
+                "legs",
+                format!("at most {MAX_LEGS} legs, got {}", record.legs.len()),
+            );
         }
         let legs: Vec<Option<Leg>> = record
             .legs
@@ -150,12 +153,24 @@ impl Trip {
 
 impl Leg {
     fn parse(record: &LegRecord, field: &str, violations: &mut Violations) -> Option<Self> {
-        let country = violations.check(format!("{field}.country"), CountryCode::parse(&record.country));
+        let country = violations.check(
+            format!("{field}.country"),
+            CountryCode::parse(&record.country),
+        );
         let city = violations.check(format!("{field}.city"), parse_text(&record.city, 100, true));
-        let start_date = violations.check(format!("{field}.start_date"), parse_date(&record.start_date));
+        let start_date = violations.check(
+            format!("{field}.start_date"),
+            parse_date(&record.start_date),
+        );
         let end_date = violations.check(format!("{field}.end_date"), parse_date(&record.end_date));
-        let time_zone = violations.check(format!("{field}.time_zone"), parse_time_zone(&record.time_zone));
-        let purpose = violations.check(format!("{field}.purpose"), parse_text(&record.purpose, 2000, false));
+        let time_zone = violations.check(
+            format!("{field}.time_zone"),
+            parse_time_zone(&record.time_zone),
+        );
+        let purpose = violations.check(
+            format!("{field}.purpose"),
+            parse_text(&record.purpose, 2000, false),
+        );
         if let (Some(start), Some(end)) = (start_date, end_date)
             && end < start
         {
@@ -219,10 +234,19 @@ mod tests {
             ..seoul_leg("2025-01-09", "2025-01-08")
         });
         let violations = Trip::parse(&bad).unwrap_err();
-        let fields: Vec<&str> = violations.items().iter().map(|v| v.field.as_str()).collect();
+        let fields: Vec<&str> = violations
+            .items()
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
         assert_eq!(
             fields,
-            ["title", "legs[1].country", "legs[1].time_zone", "legs[1].end_date"]
+            [
+                "title",
+                "legs[1].country",
+                "legs[1].time_zone",
+                "legs[1].end_date"
+            ]
         );
     }
 

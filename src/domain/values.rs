@@ -62,9 +62,15 @@ impl ActorCode {
         let sector = if sector.is_empty() {
             None
         } else {
-            let known = SECTORS.iter().find(|known| **known == sector).ok_or_else(|| {
-                format!("{raw:?} has an unknown sector {sector:?}: use one of {}", SECTORS.join(", "))
-            })?;
+            let known = SECTORS
+                .iter()
+                .find(|known| **known == sector)
+                .ok_or_else(|| {
+                    format!(
+                        "{raw:?} has an unknown sector {sector:?}: use one of {}",
+                        SECTORS.join(", ")
+                    )
+                })?;
             Some(*known)
         };
         Ok(Self { country, sector })
@@ -92,10 +98,13 @@ impl fmt::Display for ActorCode {
 /// A calendar day written `YYYY-MM-DD`.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     let shaped = raw.len() == 10
-        && raw.bytes().enumerate().all(|(position, byte)| match position {
-            4 | 7 => byte == b'-',
-            _ => byte.is_ascii_digit(),
-        });
+        && raw
+            .bytes()
+            .enumerate()
+            .all(|(position, byte)| match position {
+                4 | 7 => byte == b'-',
+                _ => byte.is_ascii_digit(),
+            });
     if !shaped {
         return Err(format!("{raw:?} is not a date: expected YYYY-MM-DD"));
     }
@@ -127,9 +136,14 @@ pub fn parse_text(raw: &str, max_chars: usize, required: bool) -> Result<String,
     }
     let length = raw.chars().count();
     if length > max_chars {
-        return Err(format!("must be at most {max_chars} characters, got {length}"));
+        return Err(format!(
+            "must be at most {max_chars} characters, got {length}"
+        ));
     }
-    if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if raw
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err("must not contain control characters".into());
     }
     Ok(raw.to_owned())
@@ -155,7 +169,9 @@ pub fn parse_keyword(raw: &str) -> Result<String, String> {
 pub fn parse_wikidata_id(raw: &str) -> Result<String, String> {
     let valid = raw.len() <= 20
         && raw.strip_prefix('Q').is_some_and(|digits| {
-            !digits.is_empty() && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+            !digits.is_empty()
+                && !digits.starts_with('0')
+                && digits.bytes().all(|b| b.is_ascii_digit())
         });
     if valid {
         Ok(raw.to_owned())
@@ -169,7 +185,8 @@ pub fn parse_url(raw: &str) -> Result<url::Url, String> {
     if raw.len() > 2048 {
         return Err("must be at most 2048 characters".into());
     }
-    let parsed = url::Url::parse(raw).map_err(|problem| format!("{raw:?} is not a URL: {problem}"))?;
+    let parsed =
+        url::Url::parse(raw).map_err(|problem| format!("{raw:?} is not a URL: {problem}"))?;
     match parsed.scheme() {
         "http" | "https" => Ok(parsed),
         other => Err(format!("must be an http or https URL, not {other}")),

@@ -71,7 +71,11 @@ impl Violations {
 
     /// `Ok(value)` when nothing was recorded, the violations otherwise.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Violations> {
-        if self.is_empty() { Ok(value()) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value())
+        } else {
+            Err(self)
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 
 use serde::Deserialize;
 
-use crate::domain::{AgendaItem, AgendaItemRecord, Official, OfficialRecord, ResourceId, Trip, TripRecord, Violations};
+use crate::domain::{
+    AgendaItem, AgendaItemRecord, Official, OfficialRecord, ResourceId, Trip, TripRecord,
+    Violations,
+};
 use crate::store::{Store, StoreError};
 
 /// The seed article entered as data.
@@ -39,7 +42,8 @@ pub fn parse_file(text: &str) -> anyhow::Result<Vec<Record>> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(number, line)| {
-            serde_json::from_str(line).map_err(|error| anyhow::anyhow!("line {}: {error}", number + 1))
+            serde_json::from_str(line)
+                .map_err(|error| anyhow::anyhow!("line {}: {error}", number + 1))
         })
         .collect()
 }
@@ -61,14 +65,22 @@ pub async fn load(store: &dyn Store, records: Vec<Record>) -> anyhow::Result<Rep
     }
     for (position, raw_id, official) in officials {
         let outcome = match (id_of(&raw_id), Official::parse(&official)) {
-            (Ok(id), Ok(value)) => store.create_official(id, value).await.map(|_| ()).map_err(Problem::Store),
+            (Ok(id), Ok(value)) => store
+                .create_official(id, value)
+                .await
+                .map(|_| ())
+                .map_err(Problem::Store),
             (id, value) => Err(Problem::invalid(id.err(), value.err(), "official")),
         };
         report.note(position, "official", outcome)?;
     }
     for (position, raw_id, trip) in trips {
         let outcome = match (id_of(&raw_id), Trip::parse(&trip)) {
-            (Ok(id), Ok(value)) => store.create_trip(id, value).await.map(|_| ()).map_err(Problem::Store),
+            (Ok(id), Ok(value)) => store
+                .create_trip(id, value)
+                .await
+                .map(|_| ())
+                .map_err(Problem::Store),
             (id, value) => Err(Problem::invalid(id.err(), value.err(), "trip")),
         };
         report.note(position, "trip", outcome)?;
@@ -81,13 +93,21 @@ pub async fn load(store: &dyn Store, records: Vec<Record>) -> anyhow::Result<Rep
                 batch.push((id, value));
                 positions.push(position);
             }
-            (id, value) => report.note(position, "agenda_item", Err(Problem::invalid(id.err(), value.err(), "agenda_item")))?,
+            (id, value) => report.note(
+                position,
+                "agenda_item",
+                Err(Problem::invalid(id.err(), value.err(), "agenda_item")),
+            )?,
         }
     }
     if !batch.is_empty() {
         let outcomes = store.import_agenda_items(batch).await?;
         for (position, outcome) in positions.into_iter().zip(outcomes) {
-            report.note(position, "agenda_item", outcome.map(|_| ()).map_err(Problem::Store))?;
+            report.note(
+                position,
+                "agenda_item",
+                outcome.map(|_| ()).map_err(Problem::Store),
+            )?;
         }
     }
     Ok(report)
@@ -95,17 +115,33 @@ pub async fn load(store: &dyn Store, records: Vec<Record>) -> anyhow::Result<Rep
 
 /// Loads the demo data set unless the store already holds officials.
 pub async fn load_demo_if_empty(store: &dyn Store) -> anyhow::Result<Report> {
-    let page = crate::store::PageRequest { size: 1, after: None };
-    if !store.list_officials(&Default::default(), page).await?.items.is_empty() {
+    let page = crate::store::PageRequest {
+        size: 1,
+        after: None,
+    };
+    if !store
+        .list_officials(&Default::default(), page)
+        .await?
+        .items
+        .is_empty()
+    {
         return Ok(Report::default());
     }
     let report = load(store, parse_file(DEMO_DATA)?).await?;
-    anyhow::ensure!(report.problems.is_empty(), "demo data is invalid: {}", report.problems.join("; "));
+    anyhow::ensure!(
+        report.problems.is_empty(),
+        "demo data is invalid: {}",
+        report.problems.join("; ")
+    );
     Ok(report)
 }
 
 fn id_of(raw: &str) -> Result<ResourceId, String> {
-    if raw.is_empty() { Ok(ResourceId::generate()) } else { ResourceId::parse(raw) }
+    if raw.is_empty() {
+        Ok(ResourceId::generate())
+    } else {
+        ResourceId::parse(raw)
+    }
 }
 
 enum Problem {
@@ -125,13 +161,24 @@ impl Problem {
 
 impl Report {
     /// Records an outcome; a storage failure other than a per-record one stops the load.
-    fn note(&mut self, position: usize, kind: &str, outcome: Result<(), Problem>) -> anyhow::Result<()> {
+    fn note(
+        &mut self,
+        position: usize,
+        kind: &str,
+        outcome: Result<(), Problem>,
+    ) -> anyhow::Result<()> {
         match outcome {
             Ok(()) => self.stored += 1,
-            Err(Problem::Invalid(violations)) => self.problems.push(format!("record {position} ({kind}): {violations}")),
+            Err(Problem::Invalid(violations)) => self
+                .problems
+                .push(format!("record {position} ({kind}): {violations}")),
             Err(Problem::Store(
-                error @ (StoreError::AlreadyExists { .. } | StoreError::BadReference { .. } | StoreError::NotFound { .. }),
-            )) => self.problems.push(format!("record {position} ({kind}): {error}")),
+                error @ (StoreError::AlreadyExists { .. }
+                | StoreError::BadReference { .. }
+                | StoreError::NotFound { .. }),
+            )) => self
+                .problems
+                .push(format!("record {position} ({kind}): {error}")),
             Err(Problem::Store(error)) => return Err(error.into()),
         }
         Ok(())

@@ -41,5 +41,6 @@ impl From<sqlx::Error> for StoreError {
 
 /// SQLite's BUSY/LOCKED and PostgreSQL's connection-class codes: worth a retry, not a bug.
 fn is_busy(code: Option<&str>) -> bool {
-    matches!(code, Some("5" | "6" | "517" | "262")) || code.is_some_and(|code| code.starts_with("08") || code == "57P01")
+    matches!(code, Some("5" | "6" | "517" | "262"))
+        || code.is_some_and(|code| code.starts_with("08") || code == "57P01")
 }

@@ -100,28 +100,76 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> StoreResult<()>;
 
-    async fn create_official(&self, id: ResourceId, official: Official) -> StoreResult<Stored<Official>>;
+    async fn create_official(
+        &self,
+        id: ResourceId,
+        official: Official,
+    ) -> StoreResult<Stored<Official>>;
     async fn get_official(&self, id: &ResourceId) -> StoreResult<Stored<Official>>;
-    async fn list_officials(&self, filter: &OfficialFilter, page: PageRequest) -> StoreResult<Page<Stored<Official>>>;
-    async fn update_official(&self, id: &ResourceId, precondition: Precondition, official: Official) -> StoreResult<Stored<Official>>;
+    async fn list_officials(
+        &self,
+        filter: &OfficialFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Official>>>;
+    async fn update_official(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        official: Official,
+    ) -> StoreResult<Stored<Official>>;
     /// Fails with [`StoreError::Referenced`] while a trip or agenda item names the official.
-    async fn delete_official(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()>;
+    async fn delete_official(&self, id: &ResourceId, precondition: Precondition)
+    -> StoreResult<()>;
 
     async fn create_trip(&self, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>>;
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>>;
-    async fn list_trips(&self, filter: &TripFilter, page: PageRequest) -> StoreResult<Page<Stored<Trip>>>;
-    async fn update_trip(&self, id: &ResourceId, precondition: Precondition, trip: Trip) -> StoreResult<Stored<Trip>>;
+    async fn list_trips(
+        &self,
+        filter: &TripFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Trip>>>;
+    async fn update_trip(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        trip: Trip,
+    ) -> StoreResult<Stored<Trip>>;
     /// Without `force`, fails with [`StoreError::Referenced`] while agenda items refer to the trip;
     /// with it, deletes those items too (AIP-135).
-    async fn delete_trip(&self, id: &ResourceId, precondition: Precondition, force: bool) -> StoreResult<()>;
+    async fn delete_trip(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        force: bool,
+    ) -> StoreResult<()>;
 
-    async fn create_agenda_item(&self, id: ResourceId, item: AgendaItem) -> StoreResult<Stored<AgendaItem>>;
+    async fn create_agenda_item(
+        &self,
+        id: ResourceId,
+        item: AgendaItem,
+    ) -> StoreResult<Stored<AgendaItem>>;
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>>;
-    async fn list_agenda_items(&self, filter: &AgendaFilter, page: PageRequest) -> StoreResult<Page<Stored<AgendaItem>>>;
-    async fn update_agenda_item(&self, id: &ResourceId, precondition: Precondition, item: AgendaItem) -> StoreResult<Stored<AgendaItem>>;
-    async fn delete_agenda_item(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()>;
+    async fn list_agenda_items(
+        &self,
+        filter: &AgendaFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<AgendaItem>>>;
+    async fn update_agenda_item(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        item: AgendaItem,
+    ) -> StoreResult<Stored<AgendaItem>>;
+    async fn delete_agenda_item(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+    ) -> StoreResult<()>;
     /// Stores many items in one transaction; each succeeds or fails on its own.
-    async fn import_agenda_items(&self, items: Vec<(ResourceId, AgendaItem)>) -> StoreResult<Vec<ImportOutcome>>;
+    async fn import_agenda_items(
+        &self,
+        items: Vec<(ResourceId, AgendaItem)>,
+    ) -> StoreResult<Vec<ImportOutcome>>;
 }
 
 pub mod search;

@@ -28,7 +28,10 @@ impl SearchQuery {
             if inside_quotes {
                 let words = words_of(chunk);
                 if !words.is_empty() {
-                    terms.push(Term { words, prefix: false });
+                    terms.push(Term {
+                        words,
+                        prefix: false,
+                    });
                 }
             } else {
                 for token in chunk.split_whitespace() {
@@ -59,7 +62,11 @@ impl SearchQuery {
             .iter()
             .map(|term| {
                 let phrase = format!("\"{}\"", term.words.join(" "));
-                if term.prefix { format!("{phrase}*") } else { phrase }
+                if term.prefix {
+                    format!("{phrase}*")
+                } else {
+                    phrase
+                }
             })
             .collect::<Vec<_>>()
             .join(" AND ")
@@ -81,12 +88,16 @@ mod tests {
 
     #[test]
     fn operators_are_never_passed_through() {
-        let query = SearchQuery::parse(r#"alliance "extended deterrence" milit* OR NEAR("#).unwrap();
+        let query =
+            SearchQuery::parse(r#"alliance "extended deterrence" milit* OR NEAR("#).unwrap();
         assert_eq!(
             query.to_fts5(),
             r#""alliance" AND "extended deterrence" AND "milit"* AND "or" AND "near""#
         );
         assert!(SearchQuery::parse("  \"\" ** ").is_err());
-        assert_eq!(SearchQuery::parse("Indo-Pacific").unwrap().to_fts5(), r#""indo pacific""#);
+        assert_eq!(
+            SearchQuery::parse("Indo-Pacific").unwrap().to_fts5(),
+            r#""indo pacific""#
+        );
     }
 }

@@ -12,7 +12,11 @@ use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
 };
 
-pub(super) async fn create(pool: &SqlitePool, id: ResourceId, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+pub(super) async fn create(
+    pool: &SqlitePool,
+    id: ResourceId,
+    item: AgendaItem,
+) -> StoreResult<Stored<AgendaItem>> {
     let now = documents::now();
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
@@ -40,14 +44,19 @@ pub(super) async fn update(
 ) -> StoreResult<Stored<AgendaItem>> {
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
-    let (old, stored) = documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
+    let (old, stored) =
+        documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
     clear_index(&mut transaction, old.seq, &old.stored.value).await?;
     write_index(&mut transaction, old.seq, &stored.value).await?;
     transaction.commit().await?;
     Ok(stored)
 }
 
-pub(super) async fn delete(pool: &SqlitePool, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    id: &ResourceId,
+    precondition: Precondition,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     remove(&mut transaction, id, precondition).await?;
     transaction.commit().await?;
@@ -55,12 +64,19 @@ pub(super) async fn delete(pool: &SqlitePool, id: &ResourceId, precondition: Pre
 }
 
 /// Deletes an item and its index rows inside the caller's transaction.
-pub(super) async fn remove(connection: &mut SqliteConnection, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+pub(super) async fn remove(
+    connection: &mut SqliteConnection,
+    id: &ResourceId,
+    precondition: Precondition,
+) -> StoreResult<()> {
     let old = documents::remove::<AgendaItem>(connection, id, precondition).await?;
     clear_index(connection, old.seq, &old.stored.value).await
 }
 
-pub(super) async fn import(pool: &SqlitePool, items: Vec<(ResourceId, AgendaItem)>) -> StoreResult<Vec<ImportOutcome>> {
+pub(super) async fn import(
+    pool: &SqlitePool,
+    items: Vec<(ResourceId, AgendaItem)>,
+) -> StoreResult<Vec<ImportOutcome>> {
     let now = documents::now();
     let mut transaction = pool.begin().await?;
     let mut references = References::default();
@@ -88,7 +104,11 @@ pub(super) async fn import(pool: &SqlitePool, items: Vec<(ResourceId, AgendaItem
     Ok(outcomes)
 }
 
-pub(super) async fn list(pool: &SqlitePool, filter: &AgendaFilter, page: PageRequest) -> StoreResult<Page<Stored<AgendaItem>>> {
+pub(super) async fn list(
+    pool: &SqlitePool,
+    filter: &AgendaFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Stored<AgendaItem>>> {
     let columns = SELECT_COLUMNS
         .split(", ")
         .map(|column| format!("a.{column}"))
@@ -121,7 +141,9 @@ pub(super) async fn list(pool: &SqlitePool, filter: &AgendaFilter, page: PageReq
         query.push("agenda_items a WHERE 1 = 1");
         Driver::Items
     };
-    query.push(" AND a.seq > ").push_bind(page.after.unwrap_or(0));
+    query
+        .push(" AND a.seq > ")
+        .push_bind(page.after.unwrap_or(0));
     if let (Some(official), false) = (&filter.official, driver == Driver::Official) {
         query
             .push(" AND EXISTS (SELECT 1 FROM agenda_participants p WHERE p.official = ")
@@ -144,7 +166,9 @@ pub(super) async fn list(pool: &SqlitePool, filter: &AgendaFilter, page: PageReq
         query.push(" AND a.trip = ").push_bind(trip.to_string());
     }
     if let Some(event_type) = filter.event_type {
-        query.push(" AND a.event_type = ").push_bind(event_type.code());
+        query
+            .push(" AND a.event_type = ")
+            .push_bind(event_type.code());
     }
     if let Some(from) = filter.from_date {
         query.push(" AND a.date >= ").push_bind(format_date(from));
@@ -152,7 +176,9 @@ pub(super) async fn list(pool: &SqlitePool, filter: &AgendaFilter, page: PageReq
     if let Some(to) = filter.to_date {
         query.push(" AND a.date <= ").push_bind(format_date(to));
     }
-    query.push(" ORDER BY a.seq LIMIT ").push_bind(page_limit(page));
+    query
+        .push(" ORDER BY a.seq LIMIT ")
+        .push_bind(page_limit(page));
     let rows = query.build().fetch_all(pool).await?;
     documents::paginate(rows, page.size)
 }
@@ -175,17 +201,22 @@ struct References {
 }
 
 impl References {
-    async fn check(&mut self, connection: &mut SqliteConnection, item: &AgendaItem) -> StoreResult<()> {
+    async fn check(
+        &mut self,
+        connection: &mut SqliteConnection,
+        item: &AgendaItem,
+    ) -> StoreResult<()> {
         if let Some(trip) = &item.trip {
             let name = trip.to_string();
             let legs = match self.trips.get(&name) {
                 Some(known) => *known,
                 None => {
-                    let legs: Option<i64> =
-                        sqlx::query_scalar("SELECT json_array_length(body, '$.legs') FROM trips WHERE id = ?")
-                            .bind(trip.id().as_str())
-                            .fetch_optional(&mut *connection)
-                            .await?;
+                    let legs: Option<i64> = sqlx::query_scalar(
+                        "SELECT json_array_length(body, '$.legs') FROM trips WHERE id = ?",
+                    )
+                    .bind(trip.id().as_str())
+                    .fetch_optional(&mut *connection)
+                    .await?;
                     self.trips.insert(name.clone(), legs);
                     legs
                 }
@@ -201,7 +232,9 @@ impl References {
             {
                 return Err(StoreError::BadReference {
                     field: "leg".into(),
-                    description: format!("{name} has {legs} legs, so leg {leg} does not exist (legs count from 0)"),
+                    description: format!(
+                        "{name} has {legs} legs, so leg {leg} does not exist (legs count from 0)"
+                    ),
                 });
             }
         }
@@ -210,11 +243,12 @@ impl References {
             let exists = match self.officials.get(&name) {
                 Some(known) => *known,
                 None => {
-                    let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM officials WHERE id = ?")
-                        .bind(participant.id().as_str())
-                        .fetch_optional(&mut *connection)
-                        .await?
-                        .is_some();
+                    let exists =
+                        sqlx::query_scalar::<_, i64>("SELECT 1 FROM officials WHERE id = ?")
+                            .bind(participant.id().as_str())
+                            .fetch_optional(&mut *connection)
+                            .await?
+                            .is_some();
                     self.officials.insert(name.clone(), exists);
                     exists
                 }
@@ -230,7 +264,11 @@ impl References {
     }
 }
 
-async fn write_index(connection: &mut SqliteConnection, seq: i64, item: &AgendaItem) -> StoreResult<()> {
+async fn write_index(
+    connection: &mut SqliteConnection,
+    seq: i64,
+    item: &AgendaItem,
+) -> StoreResult<()> {
     for country in item.countries() {
         sqlx::query("INSERT INTO agenda_countries (country, item_seq) VALUES (?, ?)")
             .bind(country.as_str())
@@ -261,7 +299,11 @@ async fn write_index(connection: &mut SqliteConnection, seq: i64, item: &AgendaI
     Ok(())
 }
 
-async fn clear_index(connection: &mut SqliteConnection, seq: i64, item: &AgendaItem) -> StoreResult<()> {
+async fn clear_index(
+    connection: &mut SqliteConnection,
+    seq: i64,
+    item: &AgendaItem,
+) -> StoreResult<()> {
     for country in item.countries() {
         sqlx::query("DELETE FROM agenda_countries WHERE country = ? AND item_seq = ?")
             .bind(country.as_str())

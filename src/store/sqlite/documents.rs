@@ -9,7 +9,8 @@ use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
 use crate::domain::{
-    AgendaItem, AgendaItemRecord, Official, OfficialRecord, ResourceId, Trip, TripRecord, Violations,
+    AgendaItem, AgendaItemRecord, Official, OfficialRecord, ResourceId, Trip, TripRecord,
+    Violations,
 };
 use crate::store::{Precondition, StoreError, StoreResult, Stored};
 
@@ -45,7 +46,10 @@ impl Document for Trip {
         Trip::parse(record)
     }
     fn columns(&self) -> Vec<(&'static str, Column)> {
-        let date = |date: Option<chrono::NaiveDate>| date.map(crate::domain::values::format_date).unwrap_or_default();
+        let date = |date: Option<chrono::NaiveDate>| {
+            date.map(crate::domain::values::format_date)
+                .unwrap_or_default()
+        };
         vec![
             ("traveler", Column::Text(self.traveler.to_string())),
             ("first_date", Column::Text(date(self.first_date()))),
@@ -84,10 +88,19 @@ impl Document for AgendaItem {
     }
     fn columns(&self) -> Vec<(&'static str, Column)> {
         vec![
-            ("date", Column::Text(crate::domain::values::format_date(self.date))),
-            ("trip", Column::MaybeText(self.trip.as_ref().map(ToString::to_string))),
+            (
+                "date",
+                Column::Text(crate::domain::values::format_date(self.date)),
+            ),
+            (
+                "trip",
+                Column::MaybeText(self.trip.as_ref().map(ToString::to_string)),
+            ),
             ("leg", Column::MaybeInt(self.leg.map(i64::from))),
-            ("event_type", Column::Text(self.event_type.code().to_owned())),
+            (
+                "event_type",
+                Column::Text(self.event_type.code().to_owned()),
+            ),
         ]
     }
 }
@@ -103,13 +116,20 @@ pub(super) const SELECT_COLUMNS: &str = "seq, id, revision, create_time, update_
 pub(super) fn decode<D: Document>(row: &SqliteRow) -> StoreResult<Row<D>> {
     let id: String = row.try_get("id")?;
     let body: String = row.try_get("body")?;
-    let id = ResourceId::parse(&id)
-        .map_err(|problem| StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}")))?;
+    let id = ResourceId::parse(&id).map_err(|problem| {
+        StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}"))
+    })?;
     let record: D::Record = serde_json::from_str(&body).map_err(|error| {
-        StoreError::Internal(format!("stored {} is corrupt: {error}", D::resource_name(&id)))
+        StoreError::Internal(format!(
+            "stored {} is corrupt: {error}",
+            D::resource_name(&id)
+        ))
     })?;
     let value = D::from_record(&record).map_err(|violations| {
-        StoreError::Internal(format!("stored {} is invalid: {violations}", D::resource_name(&id)))
+        StoreError::Internal(format!(
+            "stored {} is invalid: {violations}",
+            D::resource_name(&id)
+        ))
     })?;
     Ok(Row {
         seq: row.try_get("seq")?,
@@ -128,7 +148,10 @@ pub(super) async fn get<D: Document>(pool: &SqlitePool, id: &ResourceId) -> Stor
     fetch::<D>(&mut connection, id).await.map(|row| row.stored)
 }
 
-pub(super) async fn fetch<D: Document>(connection: &mut SqliteConnection, id: &ResourceId) -> StoreResult<Row<D>> {
+pub(super) async fn fetch<D: Document>(
+    connection: &mut SqliteConnection,
+    id: &ResourceId,
+) -> StoreResult<Row<D>> {
     let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE id = ?", D::TABLE);
     let row = sqlx::query(&sql)
         .bind(id.as_str())
@@ -148,7 +171,10 @@ pub(super) async fn insert<D: Document>(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<i64>> {
     let columns = value.columns();
-    let names: String = columns.iter().map(|(name, _)| format!(", {name}")).collect();
+    let names: String = columns
+        .iter()
+        .map(|(name, _)| format!(", {name}"))
+        .collect();
     let marks = ", ?".repeat(columns.len());
     let sql = format!(
         "INSERT INTO {} (id, revision, create_time, update_time, body{names}) VALUES (?, 1, ?, ?, ?{marks}) \
@@ -179,7 +205,10 @@ pub(super) async fn replace<D: Document>(
     let old = fetch::<D>(connection, id).await?;
     check(&old, precondition, id)?;
     let columns = value.columns();
-    let assignments: String = columns.iter().map(|(name, _)| format!(", {name} = ?")).collect();
+    let assignments: String = columns
+        .iter()
+        .map(|(name, _)| format!(", {name} = ?"))
+        .collect();
     let sql = format!(
         "UPDATE {} SET revision = revision + 1, update_time = ?, body = ?{assignments} WHERE seq = ?",
         D::TABLE
@@ -211,15 +240,24 @@ pub(super) async fn remove<D: Document>(
     let old = fetch::<D>(connection, id).await?;
     check(&old, precondition, id)?;
     let sql = format!("DELETE FROM {} WHERE seq = ?", D::TABLE);
-    sqlx::query(&sql).bind(old.seq).execute(&mut *connection).await?;
+    sqlx::query(&sql)
+        .bind(old.seq)
+        .execute(&mut *connection)
+        .await?;
     Ok(old)
 }
 
-fn check<D: Document>(row: &Row<D>, precondition: Precondition, id: &ResourceId) -> StoreResult<()> {
+fn check<D: Document>(
+    row: &Row<D>,
+    precondition: Precondition,
+    id: &ResourceId,
+) -> StoreResult<()> {
     match precondition {
-        Precondition::Revision(expected) if expected != row.stored.revision => Err(StoreError::Stale {
-            resource: D::resource_name(id),
-        }),
+        Precondition::Revision(expected) if expected != row.stored.revision => {
+            Err(StoreError::Stale {
+                resource: D::resource_name(id),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -253,7 +291,10 @@ pub(super) fn now() -> DateTime<Utc> {
 }
 
 /// Reads up to `page.size + 1` rows of a list query to learn whether another page follows.
-pub(super) fn paginate<D: Document>(rows: Vec<SqliteRow>, size: usize) -> StoreResult<crate::store::Page<Stored<D>>> {
+pub(super) fn paginate<D: Document>(
+    rows: Vec<SqliteRow>,
+    size: usize,
+) -> StoreResult<crate::store::Page<Stored<D>>> {
     let mut items = Vec::with_capacity(size.min(rows.len()));
     let mut last_seq = None;
     let more = rows.len() > size;

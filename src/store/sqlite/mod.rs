@@ -12,11 +12,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::{
-    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store, StoreError,
-    StoreResult, Stored, TripFilter,
+    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store,
+    StoreError, StoreResult, Stored, TripFilter,
 };
 use crate::domain::{AgendaItem, Official, ResourceId, Trip};
 
@@ -75,19 +77,36 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_official(&self, id: ResourceId, official: Official) -> StoreResult<Stored<Official>> {
+    async fn create_official(
+        &self,
+        id: ResourceId,
+        official: Official,
+    ) -> StoreResult<Stored<Official>> {
         officials::create(&self.writer, id, official).await
     }
     async fn get_official(&self, id: &ResourceId) -> StoreResult<Stored<Official>> {
         documents::get(&self.reader, id).await
     }
-    async fn list_officials(&self, filter: &OfficialFilter, page: PageRequest) -> StoreResult<Page<Stored<Official>>> {
+    async fn list_officials(
+        &self,
+        filter: &OfficialFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Official>>> {
         officials::list(&self.reader, filter, page).await
     }
-    async fn update_official(&self, id: &ResourceId, precondition: Precondition, official: Official) -> StoreResult<Stored<Official>> {
+    async fn update_official(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        official: Official,
+    ) -> StoreResult<Stored<Official>> {
         officials::update(&self.writer, id, precondition, official).await
     }
-    async fn delete_official(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+    async fn delete_official(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+    ) -> StoreResult<()> {
         officials::delete(&self.writer, id, precondition).await
     }
 
@@ -97,32 +116,66 @@ impl Store for SqliteStore {
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>> {
         documents::get(&self.reader, id).await
     }
-    async fn list_trips(&self, filter: &TripFilter, page: PageRequest) -> StoreResult<Page<Stored<Trip>>> {
+    async fn list_trips(
+        &self,
+        filter: &TripFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Trip>>> {
         trips::list(&self.reader, filter, page).await
     }
-    async fn update_trip(&self, id: &ResourceId, precondition: Precondition, trip: Trip) -> StoreResult<Stored<Trip>> {
+    async fn update_trip(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        trip: Trip,
+    ) -> StoreResult<Stored<Trip>> {
         trips::update(&self.writer, id, precondition, trip).await
     }
-    async fn delete_trip(&self, id: &ResourceId, precondition: Precondition, force: bool) -> StoreResult<()> {
+    async fn delete_trip(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        force: bool,
+    ) -> StoreResult<()> {
         trips::delete(&self.writer, id, precondition, force).await
     }
 
-    async fn create_agenda_item(&self, id: ResourceId, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+    async fn create_agenda_item(
+        &self,
+        id: ResourceId,
+        item: AgendaItem,
+    ) -> StoreResult<Stored<AgendaItem>> {
         agenda::create(&self.writer, id, item).await
     }
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>> {
         documents::get(&self.reader, id).await
     }
-    async fn list_agenda_items(&self, filter: &AgendaFilter, page: PageRequest) -> StoreResult<Page<Stored<AgendaItem>>> {
+    async fn list_agenda_items(
+        &self,
+        filter: &AgendaFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<AgendaItem>>> {
         agenda::list(&self.reader, filter, page).await
     }
-    async fn update_agenda_item(&self, id: &ResourceId, precondition: Precondition, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+    async fn update_agenda_item(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        item: AgendaItem,
+    ) -> StoreResult<Stored<AgendaItem>> {
         agenda::update(&self.writer, id, precondition, item).await
     }
-    async fn delete_agenda_item(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+    async fn delete_agenda_item(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+    ) -> StoreResult<()> {
         agenda::delete(&self.writer, id, precondition).await
     }
-    async fn import_agenda_items(&self, items: Vec<(ResourceId, AgendaItem)>) -> StoreResult<Vec<ImportOutcome>> {
+    async fn import_agenda_items(
+        &self,
+        items: Vec<(ResourceId, AgendaItem)>,
+    ) -> StoreResult<Vec<ImportOutcome>> {
         agenda::import(&self.writer, items).await
     }
 }

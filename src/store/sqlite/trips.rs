@@ -6,10 +6,14 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::documents::{self, Document, SELECT_COLUMNS};
 use super::officials::page_limit;
-use crate::domain::{Official, Trip, TripName, ResourceId, CountryCode};
+use crate::domain::{CountryCode, Official, ResourceId, Trip, TripName};
 use crate::store::{Page, PageRequest, Precondition, StoreError, StoreResult, Stored, TripFilter};
 
-pub(super) async fn create(pool: &SqlitePool, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>> {
+pub(super) async fn create(
+    pool: &SqlitePool,
+    id: ResourceId,
+    trip: Trip,
+) -> StoreResult<Stored<Trip>> {
     let now = documents::now();
     let mut transaction = pool.begin().await?;
     require_traveler(&mut transaction, &trip).await?;
@@ -38,12 +42,14 @@ pub(super) async fn update(
     let mut transaction = pool.begin().await?;
     require_traveler(&mut transaction, &trip).await?;
     let legs = i64::try_from(trip.legs.len()).unwrap_or(i64::MAX);
-    let (old, stored) = documents::replace(&mut transaction, id, precondition, trip, documents::now()).await?;
-    let orphaned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agenda_items WHERE trip = ? AND leg >= ?")
-        .bind(TripName::new(id.clone()).to_string())
-        .bind(legs)
-        .fetch_one(&mut *transaction)
-        .await?;
+    let (old, stored) =
+        documents::replace(&mut transaction, id, precondition, trip, documents::now()).await?;
+    let orphaned: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM agenda_items WHERE trip = ? AND leg >= ?")
+            .bind(TripName::new(id.clone()).to_string())
+            .bind(legs)
+            .fetch_one(&mut *transaction)
+            .await?;
     if orphaned > 0 {
         return Err(StoreError::Referenced {
             resource: format!("a leg of {}", Trip::resource_name(id)),
@@ -51,12 +57,23 @@ pub(super) async fn update(
             referrers: "agenda items (remove their leg or keep the leg)",
         });
     }
-    write_countries(&mut transaction, old.seq, &countries(&old.stored.value), &countries(&stored.value)).await?;
+    write_countries(
+        &mut transaction,
+        old.seq,
+        &countries(&old.stored.value),
+        &countries(&stored.value),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(stored)
 }
 
-pub(super) async fn delete(pool: &SqlitePool, id: &ResourceId, precondition: Precondition, force: bool) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    id: &ResourceId,
+    precondition: Precondition,
+    force: bool,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     let old = documents::remove::<Trip>(&mut transaction, id, precondition).await?;
     let name = TripName::new(id.clone()).to_string();
@@ -75,12 +92,22 @@ pub(super) async fn delete(pool: &SqlitePool, id: &ResourceId, precondition: Pre
         let item = ResourceId::parse(&item).map_err(StoreError::Internal)?;
         super::agenda::remove(&mut transaction, &item, Precondition::None).await?;
     }
-    write_countries(&mut transaction, old.seq, &countries(&old.stored.value), &BTreeSet::new()).await?;
+    write_countries(
+        &mut transaction,
+        old.seq,
+        &countries(&old.stored.value),
+        &BTreeSet::new(),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(())
 }
 
-pub(super) async fn list(pool: &SqlitePool, filter: &TripFilter, page: PageRequest) -> StoreResult<Page<Stored<Trip>>> {
+pub(super) async fn list(
+    pool: &SqlitePool,
+    filter: &TripFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Stored<Trip>>> {
     let columns = SELECT_COLUMNS
         .split(", ")
         .map(|column| format!("t.{column}"))
@@ -98,21 +125,32 @@ pub(super) async fn list(pool: &SqlitePool, filter: &TripFilter, page: PageReque
     }
     query.push_bind(page.after.unwrap_or(0));
     if let Some(traveler) = &filter.traveler {
-        query.push(" AND t.traveler = ").push_bind(traveler.to_string());
+        query
+            .push(" AND t.traveler = ")
+            .push_bind(traveler.to_string());
     }
     if let Some(from) = filter.from_date {
-        query.push(" AND t.last_date >= ").push_bind(crate::domain::values::format_date(from));
+        query
+            .push(" AND t.last_date >= ")
+            .push_bind(crate::domain::values::format_date(from));
     }
     if let Some(to) = filter.to_date {
-        query.push(" AND t.first_date <= ").push_bind(crate::domain::values::format_date(to));
+        query
+            .push(" AND t.first_date <= ")
+            .push_bind(crate::domain::values::format_date(to));
     }
-    query.push(" ORDER BY t.seq LIMIT ").push_bind(page_limit(page));
+    query
+        .push(" ORDER BY t.seq LIMIT ")
+        .push_bind(page_limit(page));
     let rows = query.build().fetch_all(pool).await?;
     documents::paginate(rows, page.size)
 }
 
 /// The trip's legs and traveler, for the checks agenda items make against it.
-pub(super) async fn require_traveler(connection: &mut SqliteConnection, trip: &Trip) -> StoreResult<()> {
+pub(super) async fn require_traveler(
+    connection: &mut SqliteConnection,
+    trip: &Trip,
+) -> StoreResult<()> {
     match documents::fetch::<Official>(connection, trip.traveler.id()).await {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound { resource }) => Err(StoreError::BadReference {
