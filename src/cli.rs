@@ -24,6 +24,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Print a day's digest without a server (nothing is stored or delivered).
+    Digest(DigestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +49,34 @@ pub struct ServeArgs {
     /// Calls served at once per connection [default: 1024].
     #[arg(long, env = "BRIEFING_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: Option<usize>,
+    /// Digest schedule of the daily kind: 6 cron fields, seconds first [default: "0 0 6 * * *"].
+    #[arg(long, env = "BRIEFING_DIGEST_CRON")]
+    pub digest_cron: Option<String>,
+    /// IANA time zone the digest days are reckoned in [default: UTC].
+    #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE")]
+    pub digest_time_zone: Option<String>,
+    /// Run the digest schedule and catch-up [default: true].
+    #[arg(long, env = "BRIEFING_SCHEDULE", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub schedule: Option<bool>,
+    /// Days missed during downtime that are compiled on start [default: 7].
+    #[arg(long, env = "BRIEFING_CATCH_UP_DAYS")]
+    pub catch_up_days: Option<u32>,
+    /// Seconds a compiler holds a day before another may take it over [default: 60].
+    #[arg(long, env = "BRIEFING_DIGEST_LEASE_SECONDS")]
+    pub digest_lease_seconds: Option<u64>,
+    /// Attempts per delivery before dead letter [default: 8].
+    #[arg(long, env = "BRIEFING_DELIVERY_MAX_ATTEMPTS")]
+    pub delivery_max_attempts: Option<u32>,
+    /// Delay before the first retry of a delivery, in milliseconds; doubles each time [default: 5000].
+    #[arg(long, env = "BRIEFING_DELIVERY_FIRST_RETRY_MS")]
+    pub delivery_first_retry_ms: Option<u64>,
+    /// Longest delay between delivery retries, in seconds [default: 3600].
+    #[arg(long, env = "BRIEFING_DELIVERY_MAX_RETRY_SECONDS")]
+    pub delivery_max_retry_seconds: Option<u64>,
+    /// Seconds a webhook has to answer [default: 10].
+    #[arg(long, env = "BRIEFING_DELIVERY_TIMEOUT_SECONDS")]
+    pub delivery_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +90,32 @@ pub struct DatabaseArgs {
 pub struct ImportArgs {
     /// A JSON array of records, or NDJSON with one record per line.
     pub file: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DigestFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// The local day, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// Compile from the demo data set (the seed article) instead of a database.
+    #[arg(long)]
+    pub demo: bool,
+    /// The digest kind.
+    #[arg(long, default_value = crate::digest::DEFAULT_KIND)]
+    pub kind: String,
+    /// IANA time zone the day is reckoned in.
+    #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE", default_value = crate::config::DEFAULT_DIGEST_TIME_ZONE)]
+    pub time_zone: String,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: DigestFormat,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -1,7 +1,9 @@
 //! Typed configuration, loaded in one place. Each setting comes from, in order of precedence:
 //! a command-line flag, a `BRIEFING_<NAME>` environment variable (declared with the flag in
-//! [`crate::cli`]), the TOML file given by `--config`, then the default here.
+//! [`crate::cli`]), the TOML file given by `--config` (keys named like the variables without
+//! the prefix, lowercase), then the default here. `config/briefing.example.toml` shows them all.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -10,9 +12,16 @@ use anyhow::Context as _;
 use serde::Deserialize;
 
 use crate::cli::ServeArgs;
+use crate::delivery::{DeliveryConfig, RetrySchedule};
+use crate::digest::{Alliance, DEFAULT_KIND, default_alliances};
+use crate::domain::CountryCode;
+use crate::domain::values::parse_time_zone;
+use crate::schedule::Plan;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_DATABASE: &str = "sqlite://briefing.db";
+pub const DEFAULT_DIGEST_CRON: &str = "0 0 6 * * *";
+pub const DEFAULT_DIGEST_TIME_ZONE: &str = "UTC";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,9 +33,18 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Calls served at once on one connection; more wait.
     pub max_concurrent_requests: usize,
+    /// One plan per digest kind; `daily` first.
+    pub plans: Vec<Plan>,
+    /// Run the schedule (and catch-up); off, digests are only compiled on request.
+    pub schedule: bool,
+    pub catch_up_days: u32,
+    /// How long a compiler holds a day before another may take it over.
+    pub digest_lease: Duration,
+    pub alliances: Vec<Alliance>,
+    pub delivery: DeliveryConfig,
 }
 
-/// The TOML file: every key optional, named like the environment variable without its prefix.
+/// The TOML file: every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -35,6 +53,34 @@ struct FileConfig {
     demo: Option<bool>,
     request_timeout_seconds: Option<u64>,
     max_concurrent_requests: Option<usize>,
+    digest_cron: Option<String>,
+    digest_time_zone: Option<String>,
+    schedule: Option<bool>,
+    catch_up_days: Option<u32>,
+    digest_lease_seconds: Option<u64>,
+    delivery_max_attempts: Option<u32>,
+    delivery_first_retry_ms: Option<u64>,
+    delivery_max_retry_seconds: Option<u64>,
+    delivery_timeout_seconds: Option<u64>,
+    /// Alliances the digest reports first; the seed article's by default.
+    alliances: Option<Vec<FileAlliance>>,
+    /// Further digest kinds besides `daily`, each with its own schedule.
+    #[serde(default)]
+    kinds: BTreeMap<String, FileKind>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAlliance {
+    name: String,
+    members: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileKind {
+    cron: String,
+    time_zone: Option<String>,
 }
 
 impl Config {
@@ -43,6 +89,47 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let time_zone_name = args
+            .digest_time_zone
+            .clone()
+            .or(file.digest_time_zone)
+            .unwrap_or_else(|| DEFAULT_DIGEST_TIME_ZONE.into());
+        let time_zone = parse_time_zone(&time_zone_name)
+            .map_err(|problem| anyhow::anyhow!("digest_time_zone: {problem}"))?;
+        let cron = args
+            .digest_cron
+            .clone()
+            .or(file.digest_cron)
+            .unwrap_or_else(|| DEFAULT_DIGEST_CRON.into());
+        let mut plans = vec![
+            Plan::parse(DEFAULT_KIND, &cron, time_zone)
+                .map_err(|problem| anyhow::anyhow!("digest_cron: {problem}"))?,
+        ];
+        for (kind, settings) in file.kinds {
+            crate::digest::model::parse_kind(&kind)
+                .map_err(|problem| anyhow::anyhow!("kinds: {problem}"))?;
+            anyhow::ensure!(
+                kind != DEFAULT_KIND,
+                "kinds.{kind}: the daily kind is set with digest_cron and digest_time_zone"
+            );
+            let zone = match &settings.time_zone {
+                Some(name) => parse_time_zone(name)
+                    .map_err(|problem| anyhow::anyhow!("kinds.{kind}.time_zone: {problem}"))?,
+                None => time_zone,
+            };
+            plans.push(
+                Plan::parse(&kind, &settings.cron, zone)
+                    .map_err(|problem| anyhow::anyhow!("kinds.{kind}.cron: {problem}"))?,
+            );
+        }
+        let alliances = match file.alliances {
+            None => default_alliances(),
+            Some(alliances) => alliances
+                .into_iter()
+                .map(parse_alliance)
+                .collect::<anyhow::Result<_>>()?,
+        };
+        let defaults = DeliveryConfig::default();
         let config = Self {
             listen: args.listen.or(file.listen).unwrap_or_else(|| {
                 DEFAULT_LISTEN
@@ -64,6 +151,36 @@ impl Config {
                 .max_concurrent_requests
                 .or(file.max_concurrent_requests)
                 .unwrap_or(1024),
+            plans,
+            schedule: args.schedule.or(file.schedule).unwrap_or(true),
+            catch_up_days: args.catch_up_days.or(file.catch_up_days).unwrap_or(7),
+            digest_lease: Duration::from_secs(
+                args.digest_lease_seconds
+                    .or(file.digest_lease_seconds)
+                    .unwrap_or(60),
+            ),
+            alliances,
+            delivery: DeliveryConfig {
+                retry: RetrySchedule {
+                    max_attempts: args
+                        .delivery_max_attempts
+                        .or(file.delivery_max_attempts)
+                        .unwrap_or(defaults.retry.max_attempts),
+                    first_delay: args
+                        .delivery_first_retry_ms
+                        .or(file.delivery_first_retry_ms)
+                        .map_or(defaults.retry.first_delay, Duration::from_millis),
+                    max_delay: args
+                        .delivery_max_retry_seconds
+                        .or(file.delivery_max_retry_seconds)
+                        .map_or(defaults.retry.max_delay, Duration::from_secs),
+                },
+                request_timeout: args
+                    .delivery_timeout_seconds
+                    .or(file.delivery_timeout_seconds)
+                    .map_or(defaults.request_timeout, Duration::from_secs),
+                concurrency: defaults.concurrency,
+            },
         };
         config.check()?;
         Ok(config)
@@ -79,8 +196,48 @@ impl Config {
             self.max_concurrent_requests > 0,
             "max_concurrent_requests must be at least 1"
         );
+        anyhow::ensure!(
+            self.catch_up_days <= 366,
+            "catch_up_days must be at most 366"
+        );
+        anyhow::ensure!(
+            !self.digest_lease.is_zero(),
+            "digest_lease_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.delivery.retry.max_attempts >= 1,
+            "delivery_max_attempts must be at least 1"
+        );
+        anyhow::ensure!(
+            !self.delivery.request_timeout.is_zero(),
+            "delivery_timeout_seconds must be at least 1"
+        );
         Ok(())
     }
+}
+
+fn parse_alliance(alliance: FileAlliance) -> anyhow::Result<Alliance> {
+    anyhow::ensure!(
+        !alliance.name.trim().is_empty(),
+        "alliances: every alliance needs a name"
+    );
+    let members = alliance
+        .members
+        .iter()
+        .map(|code| {
+            CountryCode::parse(code)
+                .map_err(|problem| anyhow::anyhow!("alliances.{}: {problem}", alliance.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(
+        members.len() >= 2,
+        "alliances.{}: an alliance needs at least two members",
+        alliance.name
+    );
+    Ok(Alliance {
+        name: alliance.name,
+        members,
+    })
 }
 
 /// Only SQLite is built in so far; say so instead of failing later with a driver error.

@@ -4,8 +4,10 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod digest;
 pub mod domain;
 pub mod import;
+pub mod schedule;
 pub mod startup;
 pub mod store;

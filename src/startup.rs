@@ -6,9 +6,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::cli::Command;
+use tokio::sync::{Notify, watch};
+
+use crate::cli::{Command, DigestArgs, DigestFormat};
 use crate::config::{Config, check_database_url};
+use crate::delivery::Worker;
+use crate::digest::default_alliances;
+use crate::domain::values::{parse_date, parse_time_zone};
 use crate::import;
+use crate::schedule::{Clock, RetryPolicy, Runner, RunnerSettings, Scheduler, SystemClock};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -17,6 +23,9 @@ use crate::store::sqlite::SqliteStore;
 pub struct Application {
     config: Config,
     store: Arc<dyn Store>,
+    runner: Arc<Runner>,
+    /// Wakes the delivery worker when deliveries are queued.
+    deliveries_queued: Arc<Notify>,
     listener: TcpListener,
 }
 
@@ -30,9 +39,31 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let deliveries_queued = Arc::new(Notify::new());
+        let settings = RunnerSettings {
+            time_zones: config
+                .plans
+                .iter()
+                .map(|plan| (plan.kind.clone(), plan.time_zone))
+                .collect(),
+            default_time_zone: config
+                .plans
+                .first()
+                .map_or(chrono_tz::UTC, |plan| plan.time_zone),
+            alliances: config.alliances.clone(),
+            lease: config.digest_lease,
+            wait: config.digest_lease + std::time::Duration::from_secs(5),
+        };
+        let runner = Arc::new(Runner::new(
+            store.clone(),
+            settings,
+            deliveries_queued.clone(),
+        ));
         Ok(Self {
             config,
             store,
+            runner,
+            deliveries_queued,
             listener,
         })
     }
@@ -54,7 +85,45 @@ impl Application {
     ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, database = %self.config.database, "serving");
-        crate::api::server::serve(&self.config, self.store, self.listener, shutdown).await
+        let (stop_worker, worker_stopped) = watch::channel(false);
+        let worker = Worker::new(
+            self.store.clone(),
+            self.config.delivery,
+            self.deliveries_queued.clone(),
+        )?;
+        let worker = tokio::spawn(worker.run(worker_stopped));
+        // The schedule starts beside the server: catch-up may take a while and must not delay serving.
+        let schedule = self.config.schedule.then(|| {
+            let scheduler = Arc::new(Scheduler::new(
+                self.store.clone(),
+                self.runner.clone(),
+                self.config.plans.clone(),
+                self.config.catch_up_days,
+                RetryPolicy::default(),
+                Arc::new(SystemClock) as Arc<dyn Clock>,
+            ));
+            tokio::spawn(scheduler.start())
+        });
+        let services = crate::api::server::Services {
+            store: self.store,
+            runner: self.runner,
+            deliveries_queued: self.deliveries_queued,
+        };
+        let served =
+            crate::api::server::serve(&self.config, services, self.listener, shutdown).await;
+        let _ = stop_worker.send(true);
+        if let Some(schedule) = schedule {
+            schedule.abort();
+            if let Ok(Ok(Ok(mut jobs))) =
+                tokio::time::timeout(std::time::Duration::from_secs(1), schedule)
+                    .await
+                    .map(|joined| joined.map(|started| started))
+            {
+                let _ = jobs.shutdown().await;
+            }
+        }
+        let _ = worker.await;
+        served
     }
 }
 
@@ -79,6 +148,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("schema of {} is up to date", args.database);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Digest(args) => print_digest(args).await,
         Command::Import(args) => {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -101,6 +171,53 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `briefing digest`: compiles a day from the database, or from the demo data set in a
+/// temporary database, and prints it. Nothing is stored in the ledger or delivered.
+async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
+    let day = parse_date(&args.date).map_err(|problem| anyhow::anyhow!("--date: {problem}"))?;
+    let time_zone = parse_time_zone(&args.time_zone)
+        .map_err(|problem| anyhow::anyhow!("--time-zone: {problem}"))?;
+    let kind = crate::digest::model::parse_kind(&args.kind)
+        .map_err(|problem| anyhow::anyhow!("--kind: {problem}"))?;
+    let scratch = if args.demo {
+        Some(std::env::temp_dir().join(format!("briefing-demo-{}", uuid::Uuid::now_v7().simple())))
+    } else {
+        None
+    };
+    let url = match &scratch {
+        Some(directory) => {
+            std::fs::create_dir_all(directory)?;
+            format!("sqlite://{}", directory.join("demo.db").display())
+        }
+        None => args.database.database.clone(),
+    };
+    let compiled = async {
+        let store = open_store(&url).await?;
+        if args.demo {
+            import::load_demo_if_empty(store.as_ref()).await?;
+        }
+        let digest = crate::schedule::runner::compile_from_store(
+            store.as_ref(),
+            &kind,
+            day,
+            time_zone,
+            &default_alliances(),
+        )
+        .await?;
+        anyhow::Ok(digest)
+    }
+    .await;
+    if let Some(directory) = scratch {
+        let _ = std::fs::remove_dir_all(directory);
+    }
+    let digest = compiled?;
+    match args.format {
+        DigestFormat::Markdown => print!("{}", digest.markdown),
+        DigestFormat::Json => println!("{}", serde_json::to_string_pretty(&digest)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -3,12 +3,14 @@
 
 pub mod agenda;
 pub mod convert;
+pub mod digests;
 pub mod error;
 pub mod mask;
 pub mod officials;
 pub mod paging;
 pub mod resource;
 pub mod server;
+pub mod subscriptions;
 pub mod trips;
 
 /// Code generated from `proto/briefing/v1` by build.rs; never edited by hand.

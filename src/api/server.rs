@@ -16,13 +16,18 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use super::agenda::AgendaApi;
+use super::digests::DigestApi;
 use super::officials::OfficialApi;
 use super::pb::agenda_service_server::AgendaServiceServer;
+use super::pb::digest_service_server::DigestServiceServer;
 use super::pb::official_service_server::OfficialServiceServer;
+use super::pb::subscription_service_server::SubscriptionServiceServer;
 use super::pb::trip_service_server::TripServiceServer;
+use super::subscriptions::SubscriptionApi;
 use super::trips::TripApi;
 use super::{BRIEFING_DESCRIPTOR_SET, ERROR_DETAILS_DESCRIPTOR_SET};
 use crate::config::Config;
+use crate::schedule::Runner;
 use crate::store::Store;
 
 /// Every service name health reports on, besides the overall "" entry.
@@ -30,17 +35,32 @@ pub const SERVICE_NAMES: &[&str] = &[
     "briefing.v1.TripService",
     "briefing.v1.OfficialService",
     "briefing.v1.AgendaService",
+    "briefing.v1.DigestService",
+    "briefing.v1.SubscriptionService",
 ];
+
+/// What the services share.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub runner: Arc<Runner>,
+    /// Wakes the delivery worker after a redelivery.
+    pub deliveries_queued: Arc<tokio::sync::Notify>,
+}
 
 const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish.
 pub async fn serve(
     config: &Config,
-    store: Arc<dyn Store>,
+    services: Services,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let Services {
+        store,
+        runner,
+        deliveries_queued,
+    } = services;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = reflection_builder().build_v1()?;
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
@@ -57,6 +77,14 @@ pub async fn serve(
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+
+    let digests = DigestServiceServer::new(DigestApi::new(store.clone(), runner))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+    let subscriptions =
+        SubscriptionServiceServer::new(SubscriptionApi::new(store.clone(), deliveries_queued))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
 
     let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
 
@@ -79,6 +107,8 @@ pub async fn serve(
         .add_service(trips)
         .add_service(officials)
         .add_service(agenda)
+        .add_service(digests)
+        .add_service(subscriptions)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;
     watcher.abort();

@@ -184,7 +184,10 @@ fn alliances(
         if members.len() > 2 {
             let joint = items
                 .iter()
-                .filter(|(_, item)| {
+                .filter(|(name, item)| {
+                    if !agenda_items.contains(name) {
+                        return false;
+                    }
                     let countries: BTreeSet<String> =
                         item.countries().iter().map(ToString::to_string).collect();
                     members.is_subset(&countries)

@@ -3,7 +3,7 @@
 //! it into Markdown. Same inputs, same bytes.
 
 mod compile;
-mod model;
+pub mod model;
 mod render;
 mod trend;
 
@@ -12,7 +12,7 @@ pub use model::{Digest, DigestName, Dyad, Line, QuadCounts};
 pub use trend::TrailingNets;
 
 /// The kind compiled when none is named.
-pub const DEFAULT_KIND: &str = "daily";
+pub const DEFAULT_KIND: &str = crate::domain::subscription::DEFAULT_DIGEST_KIND;
 
 /// How far back the trend of a dyad looks.
 pub const TRAILING_DAYS: i64 = 30;

@@ -5,6 +5,7 @@ pub mod event;
 pub mod names;
 pub mod official;
 pub mod source;
+pub mod subscription;
 pub mod trip;
 pub mod values;
 pub mod violations;

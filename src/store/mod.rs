@@ -1,5 +1,6 @@
 //! Storage: one trait, [`Store`], that every backend implements. Knows no transport.
 
+pub mod digests;
 pub mod error;
 pub mod sqlite;
 
@@ -7,8 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest as _, Sha256};
 
+use crate::digest::{Digest, DigestName};
+use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{
     AgendaItem, CountryCode, EventType, Official, OfficialName, ResourceId, Trip, TripName,
+};
+use digests::{
+    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
+    RunFilter,
 };
 pub use error::StoreError;
 
@@ -170,6 +177,112 @@ pub trait Store: Send + Sync + 'static {
         &self,
         items: Vec<(ResourceId, AgendaItem)>,
     ) -> StoreResult<Vec<ImportOutcome>>;
+
+    /// The agenda items dated `from..=to`, for compiling digests.
+    async fn agenda_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Stored<AgendaItem>>>;
+    async fn all_officials(&self) -> StoreResult<Vec<Stored<Official>>>;
+    /// Trips with a leg overlapping `from..=to`.
+    async fn trips_between(&self, from: NaiveDate, to: NaiveDate)
+    -> StoreResult<Vec<Stored<Trip>>>;
+
+    /// Takes the (kind, day) for compiling, unless it is done (and not forced) or leased by another.
+    async fn claim_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        claim: &RunClaim,
+    ) -> StoreResult<ClaimOutcome>;
+    /// In one transaction: stores the digest as a new revision, marks the run done and, with
+    /// `deliver`, queues one delivery per active subscription of the kind. Fails with
+    /// [`StoreError::Stale`] when `owner` no longer holds the run's lease.
+    async fn finish_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        owner: &str,
+        digest: &Digest,
+        deliver: bool,
+    ) -> StoreResult<PublishedDigest>;
+    /// Records a failed attempt; `retry_at` keeps the run due for another one.
+    async fn fail_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        owner: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    async fn get_run(&self, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>>;
+    /// Runs, newest day first.
+    async fn list_runs(
+        &self,
+        filter: &RunFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<DigestRun>>;
+    async fn last_done_day(&self, kind: &str) -> StoreResult<Option<NaiveDate>>;
+
+    async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest>;
+    /// Digests, newest day first.
+    async fn list_digests(
+        &self,
+        filter: &DigestFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<PublishedDigest>>;
+    /// Publications after `cursor` in commit order, for WatchDigests.
+    async fn publications_after(
+        &self,
+        cursor: i64,
+        kind: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<PublishedDigest>>;
+    /// The newest publication's position, 0 when there is none.
+    async fn latest_publication(&self) -> StoreResult<i64>;
+
+    async fn create_subscription(
+        &self,
+        id: ResourceId,
+        subscription: Subscription,
+    ) -> StoreResult<Stored<Subscription>>;
+    async fn get_subscription(&self, id: &ResourceId) -> StoreResult<Stored<Subscription>>;
+    async fn list_subscriptions(
+        &self,
+        kind: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Subscription>>>;
+    /// Deletes a subscription and its deliveries.
+    async fn delete_subscription(&self, id: &ResourceId) -> StoreResult<()>;
+
+    /// A subscription's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        subscription: &ResourceId,
+        state: Option<DeliveryState>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>>;
+    /// Leases up to `limit` due deliveries for `lease`, so no other worker attempts them meanwhile.
+    async fn claim_due_deliveries(
+        &self,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Records an attempt and releases the lease.
+    async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        outcome: &AttemptOutcome,
+    ) -> StoreResult<Delivery>;
+    /// Makes a delivery due now again, keeping its idempotency key.
+    async fn redeliver(
+        &self,
+        subscription: &ResourceId,
+        delivery_id: &str,
+    ) -> StoreResult<Delivery>;
+    /// When the next pending delivery falls due, if any.
+    async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
 }
 
 pub mod search;

@@ -4,8 +4,10 @@
 //! writers from failing with SQLITE_BUSY); reads use their own pool and never wait for it.
 
 mod agenda;
+mod digests;
 mod documents;
 mod officials;
+mod subscriptions;
 mod trips;
 
 use std::str::FromStr;
@@ -20,7 +22,14 @@ use super::{
     AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store,
     StoreError, StoreResult, Stored, TripFilter,
 };
+use crate::digest::{Digest, DigestName};
+use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+use crate::store::digests::{
+    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
+    RunFilter,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migrations");
 
@@ -177,5 +186,141 @@ impl Store for SqliteStore {
         items: Vec<(ResourceId, AgendaItem)>,
     ) -> StoreResult<Vec<ImportOutcome>> {
         agenda::import(&self.writer, items).await
+    }
+
+    async fn agenda_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Stored<AgendaItem>>> {
+        digests::agenda_items_between(&self.reader, from, to).await
+    }
+    async fn all_officials(&self) -> StoreResult<Vec<Stored<Official>>> {
+        digests::all_officials(&self.reader).await
+    }
+    async fn trips_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Stored<Trip>>> {
+        digests::trips_between(&self.reader, from, to).await
+    }
+
+    async fn claim_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        claim: &RunClaim,
+    ) -> StoreResult<ClaimOutcome> {
+        digests::claim_run(&self.writer, kind, date, claim).await
+    }
+    async fn finish_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        owner: &str,
+        digest: &Digest,
+        deliver: bool,
+    ) -> StoreResult<PublishedDigest> {
+        digests::finish_run(&self.writer, kind, date, owner, digest, deliver).await
+    }
+    async fn fail_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        owner: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        digests::fail_run(&self.writer, kind, date, owner, error, retry_at).await
+    }
+    async fn get_run(&self, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>> {
+        digests::get_run(&self.reader, kind, date).await
+    }
+    async fn list_runs(
+        &self,
+        filter: &RunFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<DigestRun>> {
+        digests::list_runs(&self.reader, filter, page).await
+    }
+    async fn last_done_day(&self, kind: &str) -> StoreResult<Option<NaiveDate>> {
+        digests::last_done_day(&self.reader, kind).await
+    }
+
+    async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest> {
+        digests::get_digest(&self.reader, name).await
+    }
+    async fn list_digests(
+        &self,
+        filter: &DigestFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<PublishedDigest>> {
+        digests::list_digests(&self.reader, filter, page).await
+    }
+    async fn publications_after(
+        &self,
+        cursor: i64,
+        kind: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<PublishedDigest>> {
+        digests::publications_after(&self.reader, cursor, kind, limit).await
+    }
+    async fn latest_publication(&self) -> StoreResult<i64> {
+        digests::latest_publication(&self.reader).await
+    }
+
+    async fn create_subscription(
+        &self,
+        id: ResourceId,
+        subscription: Subscription,
+    ) -> StoreResult<Stored<Subscription>> {
+        subscriptions::create(&self.writer, id, subscription).await
+    }
+    async fn get_subscription(&self, id: &ResourceId) -> StoreResult<Stored<Subscription>> {
+        subscriptions::get(&self.reader, id).await
+    }
+    async fn list_subscriptions(
+        &self,
+        kind: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Subscription>>> {
+        subscriptions::list(&self.reader, kind, page).await
+    }
+    async fn delete_subscription(&self, id: &ResourceId) -> StoreResult<()> {
+        subscriptions::delete(&self.writer, id).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        subscription: &ResourceId,
+        state: Option<DeliveryState>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        subscriptions::list_deliveries(&self.reader, subscription, state, page).await
+    }
+    async fn claim_due_deliveries(
+        &self,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
+        subscriptions::claim_due(&self.writer, lease, limit).await
+    }
+    async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        outcome: &AttemptOutcome,
+    ) -> StoreResult<Delivery> {
+        subscriptions::record_attempt(&self.writer, delivery_id, outcome).await
+    }
+    async fn redeliver(
+        &self,
+        subscription: &ResourceId,
+        delivery_id: &str,
+    ) -> StoreResult<Delivery> {
+        subscriptions::redeliver(&self.writer, subscription, delivery_id).await
+    }
+    async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        subscriptions::next_due(&self.reader).await
     }
 }

@@ -1,0 +1,298 @@
+//! SubscriptionService, and the one place where subscriptions and deliveries cross into proto.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tonic::{Request, Response, Status};
+
+use super::convert::timestamp;
+use super::error::ApiError;
+use super::paging;
+use super::pb::{self, subscription_service_server::SubscriptionService};
+use crate::domain::ResourceId;
+use crate::domain::subscription::{
+    Delivery, DeliveryState, Subscription, SubscriptionRequest, SubscriptionState, Target,
+};
+use crate::store::{Store, Stored};
+
+pub struct SubscriptionApi {
+    store: Arc<dyn Store>,
+    /// Wakes the delivery worker after a redelivery.
+    deliveries_queued: Arc<Notify>,
+}
+
+impl SubscriptionApi {
+    pub fn new(store: Arc<dyn Store>, deliveries_queued: Arc<Notify>) -> Self {
+        Self {
+            store,
+            deliveries_queued,
+        }
+    }
+}
+
+fn subscription_id(field: &str, raw: &str) -> Result<ResourceId, ApiError> {
+    let id = raw.strip_prefix("subscriptions/").ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{raw:?} is not a subscription name: expected subscriptions/{{id}}"),
+        )
+    })?;
+    ResourceId::parse(id)
+        .map_err(|problem| ApiError::invalid(field, format!("{raw:?} has a bad id: {problem}")))
+}
+
+/// `subscriptions/{id}/deliveries/{id}`.
+fn delivery_name(raw: &str) -> Result<(ResourceId, String), ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "name",
+            format!(
+                "{raw:?} is not a delivery name: expected subscriptions/{{id}}/deliveries/{{id}}"
+            ),
+        )
+    };
+    let (parent, delivery) = raw.split_once("/deliveries/").ok_or_else(bad)?;
+    let subscription = subscription_id("name", parent)?;
+    let delivery = ResourceId::parse(delivery).map_err(|_| bad())?;
+    Ok((subscription, delivery.as_str().to_owned()))
+}
+
+#[tonic::async_trait]
+impl SubscriptionService for SubscriptionApi {
+    async fn create_subscription(
+        &self,
+        request: Request<pb::CreateSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let request = request.into_inner();
+        let subscription = request
+            .subscription
+            .ok_or_else(|| ApiError::invalid("subscription", "is required"))?;
+        let mut parsed_request = SubscriptionRequest {
+            kind: subscription.kind,
+            ..SubscriptionRequest::default()
+        };
+        match subscription.target {
+            Some(pb::subscription::Target::Webhook(webhook)) => {
+                parsed_request.webhook_url = Some(webhook.url)
+            }
+            Some(pb::subscription::Target::File(file)) => {
+                parsed_request.file_directory = Some(file.directory)
+            }
+            None => {}
+        }
+        let id = if request.subscription_id.is_empty() {
+            Ok(ResourceId::generate())
+        } else {
+            ResourceId::parse(&request.subscription_id)
+        };
+        let parsed = Subscription::parse(&parsed_request);
+        let (id, value) = match (id, parsed) {
+            (Ok(id), Ok(value)) => (id, value),
+            (id, parsed) => {
+                let mut violations = parsed
+                    .err()
+                    .map(|found| found.within("subscription"))
+                    .unwrap_or_default();
+                if let Err(problem) = id {
+                    violations.add("subscription_id", problem);
+                }
+                return Err(ApiError::InvalidArgument(violations).into());
+            }
+        };
+        if let Target::File { directory } = &value.target
+            && !tokio::fs::metadata(directory)
+                .await
+                .is_ok_and(|metadata| metadata.is_dir())
+        {
+            return Err(ApiError::invalid(
+                "subscription.file.directory",
+                format!("{} is not an existing directory", directory.display()),
+            )
+            .into());
+        }
+        let stored = self
+            .store
+            .create_subscription(id, value)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(subscription = %format!("subscriptions/{}", stored.id), kind = %stored.value.kind, "subscription created");
+        // The one response that carries the secret.
+        Ok(Response::new(to_proto(&stored, true)))
+    }
+
+    async fn get_subscription(
+        &self,
+        request: Request<pb::GetSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let id = subscription_id("name", &request.into_inner().name)?;
+        let stored = self
+            .store
+            .get_subscription(&id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(to_proto(&stored, false)))
+    }
+
+    async fn list_subscriptions(
+        &self,
+        request: Request<pb::ListSubscriptionsRequest>,
+    ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
+        let request = request.into_inner();
+        let kind = if request.kind.is_empty() {
+            None
+        } else {
+            Some(
+                crate::digest::model::parse_kind(&request.kind)
+                    .map_err(|problem| ApiError::invalid("kind", problem))?,
+            )
+        };
+        let page = paging::page_request(request.page_size, &request.page_token, &kind)?;
+        let found = self
+            .store
+            .list_subscriptions(kind.as_deref(), page)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListSubscriptionsResponse {
+            subscriptions: found
+                .items
+                .iter()
+                .map(|stored| to_proto(stored, false))
+                .collect(),
+            next_page_token: paging::next_page_token(found.next_after, &kind),
+        }))
+    }
+
+    async fn delete_subscription(
+        &self,
+        request: Request<pb::DeleteSubscriptionRequest>,
+    ) -> Result<Response<()>, Status> {
+        let id = subscription_id("name", &request.into_inner().name)?;
+        self.store
+            .delete_subscription(&id)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(subscription = %format!("subscriptions/{id}"), "subscription deleted");
+        Ok(Response::new(()))
+    }
+
+    async fn list_deliveries(
+        &self,
+        request: Request<pb::ListDeliveriesRequest>,
+    ) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
+        let request = request.into_inner();
+        let id = subscription_id("parent", &request.parent)?;
+        let state = match pb::DeliveryState::try_from(request.state) {
+            Ok(pb::DeliveryState::Unspecified) => None,
+            Ok(pb::DeliveryState::Pending) => Some(DeliveryState::Pending),
+            Ok(pb::DeliveryState::Succeeded) => Some(DeliveryState::Succeeded),
+            Ok(pb::DeliveryState::Dead) => Some(DeliveryState::Dead),
+            Err(_) => {
+                return Err(ApiError::invalid(
+                    "state",
+                    format!("{} is not a delivery state", request.state),
+                )
+                .into());
+            }
+        };
+        // NOT_FOUND for a subscription that does not exist, rather than an empty list.
+        self.store
+            .get_subscription(&id)
+            .await
+            .map_err(ApiError::from)?;
+        let filter = (id.clone(), state.map(DeliveryState::code));
+        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
+        let found = self
+            .store
+            .list_deliveries(&id, state, page)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListDeliveriesResponse {
+            deliveries: found.items.iter().map(delivery_to_proto).collect(),
+            next_page_token: paging::next_page_token(found.next_after, &filter),
+        }))
+    }
+
+    async fn redeliver_delivery(
+        &self,
+        request: Request<pb::RedeliverDeliveryRequest>,
+    ) -> Result<Response<pb::Delivery>, Status> {
+        let (subscription, delivery) = delivery_name(&request.into_inner().name)?;
+        let stored = self
+            .store
+            .get_subscription(&subscription)
+            .await
+            .map_err(ApiError::from)?;
+        if stored.value.state == SubscriptionState::Disabled {
+            return Err(ApiError::InUse {
+                resource: format!("subscriptions/{subscription}"),
+                description: format!(
+                    "subscriptions/{subscription} is disabled: {}",
+                    stored.value.disabled_reason
+                ),
+            }
+            .into());
+        }
+        let redelivered = self
+            .store
+            .redeliver(&subscription, &delivery)
+            .await
+            .map_err(ApiError::from)?;
+        self.deliveries_queued.notify_one();
+        tracing::info!(delivery = %delivery, "redelivery queued");
+        Ok(Response::new(delivery_to_proto(&redelivered)))
+    }
+}
+
+fn to_proto(stored: &Stored<Subscription>, with_secret: bool) -> pb::Subscription {
+    let subscription = &stored.value;
+    pb::Subscription {
+        name: format!("subscriptions/{}", stored.id),
+        kind: subscription.kind.clone(),
+        target: Some(match &subscription.target {
+            Target::Webhook { url, secret } => {
+                pb::subscription::Target::Webhook(pb::WebhookTarget {
+                    url: url.to_string(),
+                    secret: if with_secret {
+                        secret.expose().to_owned()
+                    } else {
+                        String::new()
+                    },
+                })
+            }
+            Target::File { directory } => pb::subscription::Target::File(pb::FileTarget {
+                directory: directory.to_string_lossy().into_owned(),
+            }),
+        }),
+        state: match subscription.state {
+            SubscriptionState::Active => pb::SubscriptionState::Active,
+            SubscriptionState::Disabled => pb::SubscriptionState::Disabled,
+        }
+        .into(),
+        disabled_reason: subscription.disabled_reason.clone(),
+        create_time: Some(timestamp(stored.create_time)),
+        update_time: Some(timestamp(stored.update_time)),
+    }
+}
+
+fn delivery_to_proto(delivery: &Delivery) -> pb::Delivery {
+    pb::Delivery {
+        name: format!(
+            "subscriptions/{}/deliveries/{}",
+            delivery.subscription_id, delivery.id
+        ),
+        digest: delivery.digest.clone(),
+        state: match delivery.state {
+            DeliveryState::Pending => pb::DeliveryState::Pending,
+            DeliveryState::Succeeded => pb::DeliveryState::Succeeded,
+            DeliveryState::Dead => pb::DeliveryState::Dead,
+        }
+        .into(),
+        attempts: delivery.attempts,
+        last_result: delivery.last_result.clone(),
+        next_attempt_time: delivery.next_attempt_time.map(timestamp),
+        idempotency_key: delivery.idempotency_key.clone(),
+        create_time: Some(timestamp(delivery.create_time)),
+        deliver_time: delivery.deliver_time.map(timestamp),
+        digest_revision: delivery.digest_revision,
+    }
+}

@@ -1,0 +1,436 @@
+//! The run ledger, published digests and the inputs of a compilation, in SQLite.
+
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+
+use super::documents::{self, Document, SELECT_COLUMNS, from_micros};
+use super::officials::page_limit;
+use crate::digest::{Digest, DigestName};
+use crate::domain::values::{format_date, parse_date};
+use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+use crate::store::digests::{
+    ClaimOutcome, DigestFilter, DigestRun, PublishedDigest, RunClaim, RunFilter, RunState,
+};
+use crate::store::{Page, PageRequest, StoreError, StoreResult, Stored};
+
+pub(super) async fn documents_where<D: Document>(
+    pool: &SqlitePool,
+    condition: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<Stored<D>>> {
+    let sql = format!(
+        "SELECT {SELECT_COLUMNS} FROM {} WHERE {condition} ORDER BY seq",
+        D::TABLE
+    );
+    let rows = sqlx::query(&sql)
+        .bind(format_date(from))
+        .bind(format_date(to))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| documents::decode::<D>(row).map(|decoded| decoded.stored))
+        .collect()
+}
+
+pub(super) async fn agenda_items_between(
+    pool: &SqlitePool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<Stored<AgendaItem>>> {
+    documents_where(pool, "date >= ? AND date <= ?", from, to).await
+}
+
+pub(super) async fn trips_between(
+    pool: &SqlitePool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<Stored<Trip>>> {
+    documents_where(pool, "last_date >= ? AND first_date <= ?", from, to).await
+}
+
+pub(super) async fn all_officials(pool: &SqlitePool) -> StoreResult<Vec<Stored<Official>>> {
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM officials ORDER BY seq");
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| documents::decode::<Official>(row).map(|decoded| decoded.stored))
+        .collect()
+}
+
+/// Orders newest day first with a single integer position: day, then insertion.
+fn day_position(day_number: i64, seq: i64) -> i64 {
+    day_number * 1_000_000_000 + seq
+}
+
+fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce())
+}
+
+pub(super) async fn claim_run(
+    pool: &SqlitePool,
+    kind: &str,
+    date: NaiveDate,
+    claim: &RunClaim,
+) -> StoreResult<ClaimOutcome> {
+    let now = documents::now().timestamp_micros();
+    let lease_until = now + claim.lease.num_microseconds().unwrap_or(i64::MAX / 4);
+    let mut transaction = pool.begin().await?;
+    let existing = sqlx::query("SELECT state, lease_owner, lease_until, attempts FROM digest_runs WHERE kind = ? AND date = ?")
+        .bind(kind)
+        .bind(format_date(date))
+        .fetch_optional(&mut *transaction)
+        .await?;
+    let attempt = match existing {
+        None => {
+            sqlx::query(
+                "INSERT INTO digest_runs (kind, date, day_number, state, attempts, start_time, trigger, lease_owner, lease_until) \
+                 VALUES (?, ?, ?, 'running', 1, ?, ?, ?, ?)",
+            )
+            .bind(kind)
+            .bind(format_date(date))
+            .bind(day_number(date))
+            .bind(now)
+            .bind(&claim.trigger)
+            .bind(&claim.owner)
+            .bind(lease_until)
+            .execute(&mut *transaction)
+            .await?;
+            1
+        }
+        Some(row) => {
+            let state: String = row.try_get("state")?;
+            let holder: Option<String> = row.try_get("lease_owner")?;
+            let held_until: Option<i64> = row.try_get("lease_until")?;
+            let attempts: i32 = row.try_get("attempts")?;
+            if state == RunState::Done.code() && !claim.force {
+                return Ok(ClaimOutcome::AlreadyDone);
+            }
+            let leased_by_other = state == RunState::Running.code()
+                && held_until.is_some_and(|until| until > now)
+                && holder.as_deref() != Some(claim.owner.as_str());
+            if leased_by_other {
+                return Ok(ClaimOutcome::Busy);
+            }
+            sqlx::query(
+                "UPDATE digest_runs SET state = 'running', attempts = attempts + 1, start_time = ?, finish_time = NULL, \
+                 trigger = ?, lease_owner = ?, lease_until = ?, next_attempt_time = NULL WHERE kind = ? AND date = ?",
+            )
+            .bind(now)
+            .bind(&claim.trigger)
+            .bind(&claim.owner)
+            .bind(lease_until)
+            .bind(kind)
+            .bind(format_date(date))
+            .execute(&mut *transaction)
+            .await?;
+            attempts + 1
+        }
+    };
+    transaction.commit().await?;
+    Ok(ClaimOutcome::Claimed { attempt })
+}
+
+pub(super) async fn finish_run(
+    pool: &SqlitePool,
+    kind: &str,
+    date: NaiveDate,
+    owner: &str,
+    digest: &Digest,
+    deliver: bool,
+) -> StoreResult<PublishedDigest> {
+    let now = documents::now();
+    let micros = now.timestamp_micros();
+    let name = digest.name().to_string();
+    let body = serde_json::to_string(digest)
+        .map_err(|error| StoreError::Internal(format!("cannot encode digest: {error}")))?;
+    let mut transaction = pool.begin().await?;
+    let holder: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT state, lease_owner FROM digest_runs WHERE kind = ? AND date = ?")
+            .bind(kind)
+            .bind(format_date(date))
+            .fetch_optional(&mut *transaction)
+            .await?;
+    match holder {
+        Some((state, Some(holder))) if state == RunState::Running.code() && holder == owner => {}
+        _ => {
+            return Err(StoreError::Stale {
+                resource: format!("digestRuns/{kind}-{}", format_date(date)),
+            });
+        }
+    }
+    let previous: Option<i64> = sqlx::query_scalar("SELECT revision FROM digests WHERE name = ?")
+        .bind(&name)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    let revision = previous.unwrap_or(0) + 1;
+    let publication: i64 = sqlx::query_scalar(
+        "INSERT INTO digest_publications (name, kind, revision, compile_time, body) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(&name)
+    .bind(kind)
+    .bind(revision)
+    .bind(micros)
+    .bind(&body)
+    .fetch_one(&mut *transaction)
+    .await?;
+    sqlx::query(
+        "INSERT INTO digests (name, kind, date, day_number, revision, compile_time, publication, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, compile_time = excluded.compile_time, \
+         publication = excluded.publication, body = excluded.body",
+    )
+    .bind(&name)
+    .bind(kind)
+    .bind(format_date(date))
+    .bind(day_number(date))
+    .bind(revision)
+    .bind(micros)
+    .bind(publication)
+    .bind(&body)
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query(
+        "UPDATE digest_runs SET state = 'done', finish_time = ?, error = '', lease_owner = NULL, lease_until = NULL, \
+         next_attempt_time = NULL WHERE kind = ? AND date = ?",
+    )
+    .bind(micros)
+    .bind(kind)
+    .bind(format_date(date))
+    .execute(&mut *transaction)
+    .await?;
+    if deliver {
+        let subscribers: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM subscriptions WHERE kind = ? AND state = 'active' ORDER BY seq",
+        )
+        .bind(kind)
+        .fetch_all(&mut *transaction)
+        .await?;
+        for subscriber in subscribers {
+            sqlx::query(
+                "INSERT INTO deliveries (id, subscription_id, digest_name, digest_revision, publication, idempotency_key, state, \
+                 next_attempt_time, create_time) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(ResourceId::generate().as_str())
+            .bind(&subscriber)
+            .bind(&name)
+            .bind(revision)
+            .bind(publication)
+            .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))
+            .bind(micros)
+            .bind(micros)
+            .execute(&mut *transaction)
+            .await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(PublishedDigest {
+        digest: digest.clone(),
+        revision,
+        compile_time: now,
+        publication,
+    })
+}
+
+pub(super) async fn fail_run(
+    pool: &SqlitePool,
+    kind: &str,
+    date: NaiveDate,
+    owner: &str,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE digest_runs SET state = 'failed', finish_time = ?, error = ?, lease_owner = NULL, lease_until = NULL, \
+         next_attempt_time = ? WHERE kind = ? AND date = ? AND lease_owner = ?",
+    )
+    .bind(documents::now().timestamp_micros())
+    .bind(error)
+    .bind(retry_at.map(|at| at.timestamp_micros()))
+    .bind(kind)
+    .bind(format_date(date))
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+const RUN_COLUMNS: &str = "seq, kind, date, day_number, state, attempts, start_time, finish_time, error, trigger, lease_until, next_attempt_time";
+
+fn decode_run(row: &SqliteRow) -> StoreResult<DigestRun> {
+    let state: String = row.try_get("state")?;
+    let date: String = row.try_get("date")?;
+    let micros = |column: &str| -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros))
+    };
+    Ok(DigestRun {
+        kind: row.try_get("kind")?,
+        date: parse_date(&date).map_err(StoreError::Internal)?,
+        state: RunState::from_code(&state)
+            .ok_or_else(|| StoreError::Internal(format!("unknown run state {state:?}")))?,
+        attempts: row.try_get("attempts")?,
+        start_time: micros("start_time")?,
+        finish_time: micros("finish_time")?,
+        error: row.try_get("error")?,
+        trigger: row.try_get("trigger")?,
+        lease_until: micros("lease_until")?,
+        next_attempt_time: micros("next_attempt_time")?,
+    })
+}
+
+pub(super) async fn get_run(
+    pool: &SqlitePool,
+    kind: &str,
+    date: NaiveDate,
+) -> StoreResult<Option<DigestRun>> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE kind = ? AND date = ?");
+    let row = sqlx::query(&sql)
+        .bind(kind)
+        .bind(format_date(date))
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(decode_run).transpose()
+}
+
+pub(super) async fn list_runs(
+    pool: &SqlitePool,
+    filter: &RunFilter,
+    page: PageRequest,
+) -> StoreResult<Page<DigestRun>> {
+    let mut query =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE 1 = 1"));
+    if let Some(after) = page.after {
+        query
+            .push(" AND day_number * 1000000000 + seq < ")
+            .push_bind(after);
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(state) = filter.state {
+        query.push(" AND state = ").push_bind(state.code());
+    }
+    query
+        .push(" ORDER BY day_number DESC, seq DESC LIMIT ")
+        .push_bind(page_limit(page));
+    let rows = query.build().fetch_all(pool).await?;
+    let mut items = Vec::new();
+    let mut last = None;
+    for row in rows.iter().take(page.size) {
+        items.push(decode_run(row)?);
+        last = Some(day_position(
+            row.try_get("day_number")?,
+            row.try_get("seq")?,
+        ));
+    }
+    Ok(Page {
+        next_after: if rows.len() > page.size { last } else { None },
+        items,
+    })
+}
+
+pub(super) async fn last_done_day(pool: &SqlitePool, kind: &str) -> StoreResult<Option<NaiveDate>> {
+    let date: Option<String> =
+        sqlx::query_scalar("SELECT MAX(date) FROM digest_runs WHERE kind = ? AND state = 'done'")
+            .bind(kind)
+            .fetch_one(pool)
+            .await?;
+    date.map(|date| parse_date(&date).map_err(StoreError::Internal))
+        .transpose()
+}
+
+fn decode_published(row: &SqliteRow, publication_column: &str) -> StoreResult<PublishedDigest> {
+    let body: String = row.try_get("body")?;
+    Ok(PublishedDigest {
+        digest: serde_json::from_str(&body)
+            .map_err(|error| StoreError::Internal(format!("stored digest is corrupt: {error}")))?,
+        revision: row.try_get("revision")?,
+        compile_time: from_micros(row.try_get("compile_time")?),
+        publication: row.try_get(publication_column)?,
+    })
+}
+
+pub(super) async fn get_digest(
+    pool: &SqlitePool,
+    name: &DigestName,
+) -> StoreResult<PublishedDigest> {
+    let row =
+        sqlx::query("SELECT body, revision, compile_time, publication FROM digests WHERE name = ?")
+            .bind(name.to_string())
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                resource: name.to_string(),
+            })?;
+    decode_published(&row, "publication")
+}
+
+pub(super) async fn list_digests(
+    pool: &SqlitePool,
+    filter: &DigestFilter,
+    page: PageRequest,
+) -> StoreResult<Page<PublishedDigest>> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT seq, day_number, body, revision, compile_time, publication FROM digests WHERE 1 = 1",
+    );
+    if let Some(after) = page.after {
+        query
+            .push(" AND day_number * 1000000000 + seq < ")
+            .push_bind(after);
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(from) = filter.from_date {
+        query.push(" AND date >= ").push_bind(format_date(from));
+    }
+    if let Some(to) = filter.to_date {
+        query.push(" AND date <= ").push_bind(format_date(to));
+    }
+    query
+        .push(" ORDER BY day_number DESC, seq DESC LIMIT ")
+        .push_bind(page_limit(page));
+    let rows = query.build().fetch_all(pool).await?;
+    let mut items = Vec::new();
+    let mut last = None;
+    for row in rows.iter().take(page.size) {
+        items.push(decode_published(row, "publication")?);
+        last = Some(day_position(
+            row.try_get("day_number")?,
+            row.try_get("seq")?,
+        ));
+    }
+    Ok(Page {
+        next_after: if rows.len() > page.size { last } else { None },
+        items,
+    })
+}
+
+pub(super) async fn publications_after(
+    pool: &SqlitePool,
+    cursor: i64,
+    kind: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<PublishedDigest>> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT seq, body, revision, compile_time FROM digest_publications WHERE seq > ",
+    );
+    query.push_bind(cursor);
+    if let Some(kind) = kind {
+        query.push(" AND kind = ").push_bind(kind.to_owned());
+    }
+    query
+        .push(" ORDER BY seq LIMIT ")
+        .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let rows = query.build().fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| decode_published(row, "seq"))
+        .collect()
+}
+
+pub(super) async fn latest_publication(pool: &SqlitePool) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM digest_publications")
+            .fetch_one(pool)
+            .await?,
+    )
+}
