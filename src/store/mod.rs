@@ -1,6 +1,7 @@
 //! Storage: one trait, [`Store`], that every backend implements. Knows no transport.
 
 pub mod digests;
+pub(crate) mod document;
 pub mod error;
 pub mod sqlite;
 
