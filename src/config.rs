@@ -240,13 +240,14 @@ fn parse_alliance(alliance: FileAlliance) -> anyhow::Result<Alliance> {
     })
 }
 
-/// Only SQLite is built in so far; say so instead of failing later with a driver error.
+/// SQLite (embedded) or PostgreSQL (replicas); say so now rather than fail later with a
+/// driver error.
 pub fn check_database_url(url: &str) -> anyhow::Result<()> {
-    if url.starts_with("sqlite:") {
+    if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(())
     } else {
         anyhow::bail!(
-            "unsupported database url {url:?}: use sqlite://PATH (e.g. {DEFAULT_DATABASE})"
+            "unsupported database url {url:?}: use sqlite://PATH (e.g. {DEFAULT_DATABASE}) or postgres://USER@HOST:PORT/DATABASE"
         )
     }
 }

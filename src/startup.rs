@@ -16,6 +16,7 @@ use crate::domain::values::{parse_date, parse_time_zone};
 use crate::import;
 use crate::schedule::{Clock, RetryPolicy, Runner, RunnerSettings, Scheduler, SystemClock};
 use crate::store::Store;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 
 /// A server with its store open and its port bound, ready to run. Tests bind port 0 and ask
@@ -130,8 +131,11 @@ impl Application {
 /// Opens the store a database URL names, applying migrations.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     check_database_url(url)?;
-    let store = SqliteStore::open(url).await?;
-    Ok(Arc::new(store))
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    }
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -257,5 +261,6 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

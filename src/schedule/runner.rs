@@ -55,7 +55,7 @@ pub struct RunnerSettings {
 pub struct Runner {
     store: Arc<dyn Store>,
     settings: RunnerSettings,
-    /// Unique per process: only the holder of a claim may finish it.
+    /// Unique per process; each claim adds its own suffix, and only its holder may finish it.
     owner: String,
     published: broadcast::Sender<i64>,
     deliveries_queued: Arc<Notify>,
@@ -68,6 +68,7 @@ impl Runner {
         deliveries_queued: Arc<Notify>,
     ) -> Self {
         let (published, _) = broadcast::channel(64);
+        store.forward_publications(published.clone());
         Self {
             store,
             settings,
@@ -77,7 +78,8 @@ impl Runner {
         }
     }
 
-    /// Publication positions as they are committed by this process.
+    /// Publication positions as they are committed, by this process or (where the store
+    /// forwards them) by other replicas.
     pub fn subscribe(&self) -> broadcast::Receiver<i64> {
         self.published.subscribe()
     }
@@ -100,8 +102,11 @@ impl Runner {
         deliver: bool,
         trigger: Trigger,
     ) -> Result<PublishedDigest, RunError> {
+        // Per call, not per process: two calls for one day in this process must exclude each
+        // other as two replicas do.
+        let owner = format!("{}-{}", self.owner, uuid::Uuid::now_v7().simple());
         let mut claim = RunClaim {
-            owner: self.owner.clone(),
+            owner: owner.clone(),
             lease: chrono::Duration::from_std(self.settings.lease)
                 .unwrap_or(chrono::Duration::seconds(60)),
             force,
@@ -140,7 +145,7 @@ impl Runner {
             Ok(digest) => {
                 let published = self
                     .store
-                    .finish_run(kind, day, &self.owner, &digest, deliver)
+                    .finish_run(kind, day, &owner, &digest, deliver)
                     .await?;
                 tracing::info!(digest = %digest.name(), revision = published.revision, items = digest.item_count, "digest compiled");
                 let _ = self.published.send(published.publication);
@@ -153,7 +158,7 @@ impl Runner {
                 tracing::warn!(kind, day = %day, %error, "digest compilation failed");
                 if let Err(record) = self
                     .store
-                    .fail_run(kind, day, &self.owner, &error.to_string(), None)
+                    .fail_run(kind, day, &owner, &error.to_string(), None)
                     .await
                 {
                     tracing::error!(error = %record, "cannot record the failed run");

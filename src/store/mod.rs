@@ -3,6 +3,7 @@
 pub mod digests;
 pub(crate) mod document;
 pub mod error;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -284,6 +285,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Delivery>;
     /// When the next pending delivery falls due, if any.
     async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Sends the position of every publication that other processes sharing the store commit,
+    /// so WatchDigests on this process hears of them promptly.
+    fn forward_publications(&self, sender: tokio::sync::broadcast::Sender<i64>);
 }
 
 pub mod search;

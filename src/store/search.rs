@@ -73,6 +73,27 @@ impl SearchQuery {
     }
 }
 
+impl SearchQuery {
+    /// PostgreSQL tsquery syntax: words are letters and digits only, so quoting them is safe;
+    /// a phrase's words must follow each other (`<->`), a prefix term ends in `:*`.
+    pub fn to_tsquery(&self) -> String {
+        self.terms
+            .iter()
+            .map(|term| {
+                let phrase = term
+                    .words
+                    .iter()
+                    .map(|word| format!("'{word}'"))
+                    .collect::<Vec<_>>()
+                    .join(" <-> ");
+                if term.prefix { format!("{phrase}:*") } else { phrase }
+            })
+            .map(|phrase| format!("({phrase})"))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
 /// The letters-and-digits runs of a chunk, lowercased.
 fn words_of(chunk: &str) -> Vec<String> {
     chunk

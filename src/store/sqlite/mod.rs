@@ -323,4 +323,7 @@ impl Store for SqliteStore {
     async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         subscriptions::next_due(&self.reader).await
     }
+
+    /// One process serves a SQLite file, and its runner already tells its own watchers.
+    fn forward_publications(&self, _sender: tokio::sync::broadcast::Sender<i64>) {}
 }

@@ -1,0 +1,300 @@
+//! The run ledger, published digests and the inputs of a compilation, in PostgreSQL. Leases
+//! are judged by the database's clock, so every replica agrees on who holds a day.
+
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
+
+use super::documents::{self, SELECT_COLUMNS, from_micros, page_limit};
+use crate::digest::{Digest, DigestName};
+use crate::domain::values::{format_date, parse_date};
+use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+use crate::store::digests::{ClaimOutcome, DigestFilter, DigestRun, PublishedDigest, RunClaim, RunFilter, RunState};
+use crate::store::document::Document;
+use crate::store::{Page, PageRequest, StoreError, StoreResult, Stored};
+
+/// The channel replicas hear about new publications on.
+pub(super) const PUBLICATIONS_CHANNEL: &str = "briefing_publications";
+
+/// The advisory lock that orders publications.
+const PUBLICATION_LOCK: i64 = 0x6272_6965_6669_6e67;
+
+async fn documents_where<D: Document>(pool: &PgPool, condition: &str, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<D>>> {
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE {condition} ORDER BY seq", D::TABLE);
+    let rows = sqlx::query(&sql).bind(format_date(from)).bind(format_date(to)).fetch_all(pool).await?;
+    rows.iter().map(|row| documents::decode::<D>(row).map(|decoded| decoded.stored)).collect()
+}
+
+pub(super) async fn agenda_items_between(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
+    documents_where(pool, "date >= $1 AND date <= $2", from, to).await
+}
+
+pub(super) async fn trips_between(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<Trip>>> {
+    documents_where(pool, "last_date >= $1 AND first_date <= $2", from, to).await
+}
+
+pub(super) async fn all_officials(pool: &PgPool) -> StoreResult<Vec<Stored<Official>>> {
+    let rows = sqlx::query(&format!("SELECT {SELECT_COLUMNS} FROM officials ORDER BY seq")).fetch_all(pool).await?;
+    rows.iter().map(|row| documents::decode::<Official>(row).map(|decoded| decoded.stored)).collect()
+}
+
+fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce())
+}
+
+fn day_position(day_number: i64, seq: i64) -> i64 {
+    day_number * 1_000_000_000 + seq
+}
+
+pub(super) async fn claim_run(pool: &PgPool, kind: &str, date: NaiveDate, claim: &RunClaim) -> StoreResult<ClaimOutcome> {
+    let lease = claim.lease.num_microseconds().unwrap_or(60_000_000);
+    // One statement: insert the run, or take it over unless it is done (and not forced) or
+    // another holder's lease has not run out. The row lock of ON CONFLICT serializes replicas.
+    let claimed: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO digest_runs (kind, date, day_number, state, attempts, start_time, trigger, lease_owner, lease_until) \
+         VALUES ($1, $2, $3, 'running', 1, briefing_now_micros(), $4, $5, briefing_now_micros() + $6) \
+         ON CONFLICT (kind, date) DO UPDATE SET state = 'running', attempts = digest_runs.attempts + 1, \
+             start_time = briefing_now_micros(), finish_time = NULL, trigger = $4, lease_owner = $5, \
+             lease_until = briefing_now_micros() + $6, next_attempt_time = NULL \
+         WHERE (digest_runs.state <> 'done' OR $7) \
+           AND NOT (digest_runs.state = 'running' AND digest_runs.lease_until > briefing_now_micros() \
+                    AND digest_runs.lease_owner IS DISTINCT FROM $5) \
+         RETURNING attempts",
+    )
+    .bind(kind)
+    .bind(format_date(date))
+    .bind(day_number(date))
+    .bind(&claim.trigger)
+    .bind(&claim.owner)
+    .bind(lease)
+    .bind(claim.force)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(attempt) = claimed {
+        return Ok(ClaimOutcome::Claimed { attempt });
+    }
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM digest_runs WHERE kind = $1 AND date = $2")
+        .bind(kind)
+        .bind(format_date(date))
+        .fetch_optional(pool)
+        .await?;
+    Ok(if state.as_deref() == Some(RunState::Done.code()) { ClaimOutcome::AlreadyDone } else { ClaimOutcome::Busy })
+}
+
+pub(super) async fn finish_run(pool: &PgPool, kind: &str, date: NaiveDate, owner: &str, digest: &Digest, deliver: bool) -> StoreResult<PublishedDigest> {
+    let name = digest.name().to_string();
+    let body = serde_json::to_string(digest).map_err(|error| StoreError::Internal(format!("cannot encode digest: {error}")))?;
+    let mut transaction = pool.begin().await?;
+    let holder: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT state, lease_owner FROM digest_runs WHERE kind = $1 AND date = $2 FOR UPDATE")
+            .bind(kind)
+            .bind(format_date(date))
+            .fetch_optional(&mut *transaction)
+            .await?;
+    match holder {
+        Some((state, Some(holder))) if state == RunState::Running.code() && holder == owner => {}
+        _ => return Err(StoreError::Stale { resource: format!("digestRuns/{kind}-{}", format_date(date)) }),
+    }
+    // Publications take their position under one lock, so positions follow commit order and a
+    // WatchDigests cursor never skips a publication that commits late.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PUBLICATION_LOCK).execute(&mut *transaction).await?;
+    let micros: i64 = sqlx::query_scalar("SELECT briefing_now_micros()").fetch_one(&mut *transaction).await?;
+    let previous: Option<i64> = sqlx::query_scalar("SELECT revision FROM digests WHERE name = $1").bind(&name).fetch_optional(&mut *transaction).await?;
+    let revision = previous.unwrap_or(0) + 1;
+    let publication: i64 = sqlx::query_scalar(
+        "INSERT INTO digest_publications (name, kind, revision, compile_time, body) VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+    )
+    .bind(&name)
+    .bind(kind)
+    .bind(revision)
+    .bind(micros)
+    .bind(&body)
+    .fetch_one(&mut *transaction)
+    .await?;
+    sqlx::query(
+        "INSERT INTO digests (name, kind, date, day_number, revision, compile_time, publication, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, compile_time = excluded.compile_time, \
+         publication = excluded.publication, body = excluded.body",
+    )
+    .bind(&name)
+    .bind(kind)
+    .bind(format_date(date))
+    .bind(day_number(date))
+    .bind(revision)
+    .bind(micros)
+    .bind(publication)
+    .bind(&body)
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query(
+        "UPDATE digest_runs SET state = 'done', finish_time = $1, error = '', lease_owner = NULL, lease_until = NULL, \
+         next_attempt_time = NULL WHERE kind = $2 AND date = $3",
+    )
+    .bind(micros)
+    .bind(kind)
+    .bind(format_date(date))
+    .execute(&mut *transaction)
+    .await?;
+    if deliver {
+        let subscribers: Vec<String> = sqlx::query_scalar("SELECT id FROM subscriptions WHERE kind = $1 AND state = 'active' ORDER BY seq")
+            .bind(kind)
+            .fetch_all(&mut *transaction)
+            .await?;
+        for subscriber in subscribers {
+            sqlx::query(
+                "INSERT INTO deliveries (id, subscription_id, digest_name, digest_revision, publication, idempotency_key, state, \
+                 next_attempt_time, create_time) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(ResourceId::generate().as_str())
+            .bind(&subscriber)
+            .bind(&name)
+            .bind(revision)
+            .bind(publication)
+            .bind(format!("msg_{}", uuid::Uuid::now_v7().simple()))
+            .bind(micros)
+            .execute(&mut *transaction)
+            .await?;
+        }
+    }
+    // Delivered to listeners on every replica when the transaction commits.
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(PUBLICATIONS_CHANNEL)
+        .bind(publication.to_string())
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    Ok(PublishedDigest { digest: digest.clone(), revision, compile_time: from_micros(micros), publication })
+}
+
+pub(super) async fn fail_run(pool: &PgPool, kind: &str, date: NaiveDate, owner: &str, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE digest_runs SET state = 'failed', finish_time = briefing_now_micros(), error = $1, lease_owner = NULL, \
+         lease_until = NULL, next_attempt_time = $2 WHERE kind = $3 AND date = $4 AND lease_owner = $5",
+    )
+    .bind(error)
+    .bind(retry_at.map(|at| at.timestamp_micros()))
+    .bind(kind)
+    .bind(format_date(date))
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+const RUN_COLUMNS: &str = "seq, kind, date, day_number, state, attempts, start_time, finish_time, error, trigger, lease_until, next_attempt_time";
+
+fn decode_run(row: &PgRow) -> StoreResult<DigestRun> {
+    let state: String = row.try_get("state")?;
+    let date: String = row.try_get("date")?;
+    let micros = |column: &str| -> StoreResult<Option<DateTime<Utc>>> { Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros)) };
+    Ok(DigestRun {
+        kind: row.try_get("kind")?,
+        date: parse_date(&date).map_err(StoreError::Internal)?,
+        state: RunState::from_code(&state).ok_or_else(|| StoreError::Internal(format!("unknown run state {state:?}")))?,
+        attempts: row.try_get("attempts")?,
+        start_time: micros("start_time")?,
+        finish_time: micros("finish_time")?,
+        error: row.try_get("error")?,
+        trigger: row.try_get("trigger")?,
+        lease_until: micros("lease_until")?,
+        next_attempt_time: micros("next_attempt_time")?,
+    })
+}
+
+pub(super) async fn get_run(pool: &PgPool, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>> {
+    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE kind = $1 AND date = $2"))
+        .bind(kind)
+        .bind(format_date(date))
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(decode_run).transpose()
+}
+
+pub(super) async fn list_runs(pool: &PgPool, filter: &RunFilter, page: PageRequest) -> StoreResult<Page<DigestRun>> {
+    let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE TRUE"));
+    if let Some(after) = page.after {
+        query.push(" AND day_number * 1000000000 + seq < ").push_bind(after);
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(state) = filter.state {
+        query.push(" AND state = ").push_bind(state.code());
+    }
+    query.push(" ORDER BY day_number DESC, seq DESC LIMIT ").push_bind(page_limit(page));
+    let rows = query.build().fetch_all(pool).await?;
+    let mut items = Vec::new();
+    let mut last = None;
+    for row in rows.iter().take(page.size) {
+        items.push(decode_run(row)?);
+        last = Some(day_position(row.try_get("day_number")?, row.try_get("seq")?));
+    }
+    Ok(Page { next_after: if rows.len() > page.size { last } else { None }, items })
+}
+
+pub(super) async fn last_done_day(pool: &PgPool, kind: &str) -> StoreResult<Option<NaiveDate>> {
+    let date: Option<String> = sqlx::query_scalar("SELECT MAX(date) FROM digest_runs WHERE kind = $1 AND state = 'done'")
+        .bind(kind)
+        .fetch_one(pool)
+        .await?;
+    date.map(|date| parse_date(&date).map_err(StoreError::Internal)).transpose()
+}
+
+pub(super) fn decode_published(row: &PgRow, publication_column: &str) -> StoreResult<PublishedDigest> {
+    let body: String = row.try_get("body")?;
+    Ok(PublishedDigest {
+        digest: serde_json::from_str(&body).map_err(|error| StoreError::Internal(format!("stored digest is corrupt: {error}")))?,
+        revision: row.try_get("revision")?,
+        compile_time: from_micros(row.try_get("compile_time")?),
+        publication: row.try_get(publication_column)?,
+    })
+}
+
+pub(super) async fn get_digest(pool: &PgPool, name: &DigestName) -> StoreResult<PublishedDigest> {
+    let row = sqlx::query("SELECT body, revision, compile_time, publication FROM digests WHERE name = $1")
+        .bind(name.to_string())
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { resource: name.to_string() })?;
+    decode_published(&row, "publication")
+}
+
+pub(super) async fn list_digests(pool: &PgPool, filter: &DigestFilter, page: PageRequest) -> StoreResult<Page<PublishedDigest>> {
+    let mut query = QueryBuilder::<Postgres>::new("SELECT seq, day_number, body, revision, compile_time, publication FROM digests WHERE TRUE");
+    if let Some(after) = page.after {
+        query.push(" AND day_number * 1000000000 + seq < ").push_bind(after);
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" AND kind = ").push_bind(kind.clone());
+    }
+    if let Some(from) = filter.from_date {
+        query.push(" AND date >= ").push_bind(format_date(from));
+    }
+    if let Some(to) = filter.to_date {
+        query.push(" AND date <= ").push_bind(format_date(to));
+    }
+    query.push(" ORDER BY day_number DESC, seq DESC LIMIT ").push_bind(page_limit(page));
+    let rows = query.build().fetch_all(pool).await?;
+    let mut items = Vec::new();
+    let mut last = None;
+    for row in rows.iter().take(page.size) {
+        items.push(decode_published(row, "publication")?);
+        last = Some(day_position(row.try_get("day_number")?, row.try_get("seq")?));
+    }
+    Ok(Page { next_after: if rows.len() > page.size { last } else { None }, items })
+}
+
+pub(super) async fn publications_after(pool: &PgPool, cursor: i64, kind: Option<&str>, limit: usize) -> StoreResult<Vec<PublishedDigest>> {
+    let mut query = QueryBuilder::<Postgres>::new("SELECT seq, body, revision, compile_time FROM digest_publications WHERE seq > ");
+    query.push_bind(cursor);
+    if let Some(kind) = kind {
+        query.push(" AND kind = ").push_bind(kind.to_owned());
+    }
+    query.push(" ORDER BY seq LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let rows = query.build().fetch_all(pool).await?;
+    rows.iter().map(|row| decode_published(row, "seq")).collect()
+}
+
+pub(super) async fn latest_publication(pool: &PgPool) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM digest_publications").fetch_one(pool).await?)
+}
