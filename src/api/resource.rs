@@ -1,7 +1,8 @@
 //! The standard methods (AIP-131..135) written once for every resource: name parsing, ids,
 //! validation, field masks, etags and the retry of a read-modify-write that lost a race.
 
-use std::sync::Arc;
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -18,6 +19,20 @@ use crate::store::{Precondition, Store, StoreError, StoreResult, Stored};
 
 /// How often an update re-reads and retries when another writer got there first.
 const UPDATE_ATTEMPTS: usize = 5;
+
+/// Read-merge-write cycles of one resource queue here, so concurrent updates in this process
+/// wait for each other instead of failing each other's revision check until the retries run
+/// out; the retries remain for writers in other processes. Striped: names share a lock only
+/// when their hashes collide.
+static UPDATE_LOCKS: LazyLock<[tokio::sync::Mutex<()>; 64]> =
+    LazyLock::new(|| std::array::from_fn(|_| tokio::sync::Mutex::new(())));
+
+fn update_lock(name: &str) -> &'static tokio::sync::Mutex<()> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut hasher);
+    let stripe = usize::try_from(hasher.finish() % 64).unwrap_or(0);
+    &UPDATE_LOCKS[stripe]
+}
 
 #[async_trait]
 pub trait Resource: Sized + Send + Sync + 'static {
@@ -89,6 +104,7 @@ pub async fn update<R: Resource>(
     update_mask: &[String],
 ) -> ApiResult<Stored<R>> {
     let name = parse_name::<R::Collection>(&format!("{}.name", R::FIELD), raw_name)?;
+    let _queued = update_lock(&name.to_string()).lock().await;
     for _ in 0..UPDATE_ATTEMPTS {
         let stored = R::get(store.as_ref(), name.id()).await?;
         if !etag.is_empty() && etag != stored.etag() {

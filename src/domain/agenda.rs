@@ -97,7 +97,7 @@ impl AgendaItem {
             "participants",
             MAX_PARTICIPANTS,
             &mut violations,
-            |raw| OfficialName::parse(raw),
+            OfficialName::parse,
         );
         let actors = parse_list(
             &record.actors,
