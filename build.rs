@@ -17,8 +17,17 @@ const BRIEFING_PROTOS: &[&str] = &[
 /// Not generated (tonic-types has them); compiled so grpcurl can decode error details.
 const ERROR_DETAIL_PROTOS: &[&str] = &["google/rpc/status.proto", "google/rpc/error_details.proto"];
 
+/// Set to a PostgreSQL server URL (`postgres://postgres@127.0.0.1:5432`) to compile the tests
+/// that need one; `.ci/run` always sets it.
+const POSTGRES_TESTS_VARIABLE: &str = "BRIEFING_TEST_POSTGRES";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-env-changed={POSTGRES_TESTS_VARIABLE}");
+    println!("cargo:rustc-check-cfg=cfg(postgres_tests)");
+    if std::env::var_os(POSTGRES_TESTS_VARIABLE).is_some_and(|url| !url.is_empty()) {
+        println!("cargo:rustc-cfg=postgres_tests");
+    }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
     let briefing = protox::compile(BRIEFING_PROTOS, ["proto"])?;
