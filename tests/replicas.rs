@@ -682,4 +682,127 @@ mod replicas {
         drop(replica);
         drop(database);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_digest_compiled_on_one_replica_reaches_watchers_on_another() {
+        let database = TestDatabase::create(&admin_url()).await;
+        let logs = TempDir::new().expect("log directory");
+        let a = Replica::start(
+            &database.url(),
+            logs.path(),
+            "a",
+            &["--demo", "--schedule=false"],
+        );
+        a.wait_for(ServingStatus::Serving).await;
+        let b = Replica::start(&database.url(), logs.path(), "b", &["--schedule=false"]);
+        b.wait_for(ServingStatus::Serving).await;
+
+        let mut watch = DigestServiceClient::new(b.channel().await)
+            .watch_digests(pb::WatchDigestsRequest::default())
+            .await
+            .expect("watching b")
+            .into_inner();
+        let compiled = DigestServiceClient::new(a.channel().await)
+            .compile_digest(pb::CompileDigestRequest {
+                date: "2025-01-07".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("compiled on a")
+            .into_inner();
+        let seen = tokio::time::timeout(PATIENCE, watch.message())
+            .await
+            .expect("b's watcher hears of it")
+            .expect("stream open")
+            .expect("a message");
+        assert_eq!(seen.digest.expect("digest").name, compiled.name);
+
+        // The same cursor semantics on any replica: resuming on a from b's cursor replays nothing.
+        let mut resumed = DigestServiceClient::new(a.channel().await)
+            .watch_digests(pb::WatchDigestsRequest {
+                cursor: seen.cursor.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("watching a")
+            .into_inner();
+        let again = DigestServiceClient::new(b.channel().await)
+            .compile_digest(pb::CompileDigestRequest {
+                date: "2025-01-08".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("compiled on b")
+            .into_inner();
+        let next = tokio::time::timeout(PATIENCE, resumed.message())
+            .await
+            .expect("a's watcher hears")
+            .expect("open")
+            .expect("message");
+        assert_eq!(
+            next.digest.expect("digest").name,
+            again.name,
+            "the first digest is not replayed past its cursor"
+        );
+    }
+
+    /// The NOTIFY path itself: a store forwards what another process publishes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn publications_are_forwarded_between_processes_by_notify() {
+        let database = TestDatabase::create(&admin_url()).await;
+        let publisher = briefing::store::postgres::PostgresStore::open(&database.url())
+            .await
+            .expect("publisher");
+        let listener = briefing::store::postgres::PostgresStore::open(&database.url())
+            .await
+            .expect("listener");
+        let (sender, mut heard) = tokio::sync::broadcast::channel(8);
+        briefing::store::Store::forward_publications(&listener, sender);
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 6).expect("day");
+        let claim = RunClaim {
+            owner: "publisher".into(),
+            lease: chrono::Duration::seconds(30),
+            force: false,
+            trigger: "api".into(),
+        };
+        // The listener connects in the background: publish until it hears, a bounded number of times.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let store: &dyn briefing::store::Store = &publisher;
+            store
+                .claim_run(
+                    "daily",
+                    day,
+                    &RunClaim {
+                        force: true,
+                        ..claim.clone()
+                    },
+                )
+                .await
+                .expect("claim");
+            let digest = briefing::schedule::runner::compile_from_store(
+                store,
+                "daily",
+                day,
+                chrono_tz::UTC,
+                &[],
+            )
+            .await
+            .expect("compile");
+            let published = store
+                .finish_run("daily", day, "publisher", &digest, false)
+                .await
+                .expect("publish");
+            if let Ok(Ok(position)) =
+                tokio::time::timeout(Duration::from_millis(500), heard.recv()).await
+            {
+                assert_eq!(position, published.publication);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no NOTIFY reached the other store"
+            );
+        }
+    }
 }
