@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
@@ -27,11 +28,21 @@ const WATCH_POLL: Duration = Duration::from_secs(2);
 pub struct DigestApi {
     store: Arc<dyn Store>,
     runner: Arc<Runner>,
+    /// Turns true when the server begins to shut down; open watches end then.
+    stopping: watch::Receiver<bool>,
 }
 
 impl DigestApi {
-    pub fn new(store: Arc<dyn Store>, runner: Arc<Runner>) -> Self {
-        Self { store, runner }
+    pub fn new(
+        store: Arc<dyn Store>,
+        runner: Arc<Runner>,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            store,
+            runner,
+            stopping,
+        }
     }
 }
 
@@ -129,6 +140,7 @@ impl DigestService for DigestApi {
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this service issued"))?
         };
         let store = self.store.clone();
+        let mut stopping = self.stopping.clone();
         let stream = async_stream(move |sender| async move {
             loop {
                 let batch = match store
@@ -163,6 +175,13 @@ impl DigestService for DigestApi {
                     }
                     () = tokio::time::sleep(WATCH_POLL) => {}
                     () = sender.closed() => return,
+                    () = async { drop(stopping.wait_for(|stopped| *stopped).await) } => {
+                        let going = Status::unavailable(
+                            "the server is shutting down: watch again from the last cursor",
+                        );
+                        let _ = sender.send(Err(going)).await;
+                        return;
+                    }
                 }
             }
         });

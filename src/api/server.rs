@@ -78,7 +78,14 @@ pub async fn serve(
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
 
-    let digests = DigestServiceServer::new(DigestApi::new(store.clone(), runner))
+    // WatchDigests streams never end on their own: they end when shutdown begins, or the
+    // server would wait for them forever.
+    let (stopping, streams_stop) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let digests = DigestServiceServer::new(DigestApi::new(store.clone(), runner, streams_stop))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
     let subscriptions =
