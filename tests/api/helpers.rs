@@ -78,8 +78,7 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         database_url,
     ];
     command_line.extend_from_slice(extra_args);
-    let cli =
-        briefing::cli::Cli::try_parse_from(command_line).expect("test command line parses");
+    let cli = briefing::cli::Cli::try_parse_from(command_line).expect("test command line parses");
     let briefing::cli::Command::Serve(args) = cli.command else {
         unreachable!("the test command line is `serve`")
     };
