@@ -4,6 +4,7 @@
 mod agenda;
 mod cli;
 mod concurrency;
+mod config;
 mod deliveries;
 mod demo;
 mod digest_helpers;
