@@ -51,7 +51,7 @@ impl fmt::Display for ResourceId {
 /// A kind of resource and the collection segment of its names.
 pub trait Collection: Send + Sync + 'static {
     const SEGMENT: &'static str;
-    /// What the resource is called in messages, e.g. "trip".
+    /// What one resource is called in messages, with its article, e.g. "a trip".
     const NOUN: &'static str;
 }
 
@@ -64,15 +64,15 @@ pub struct AgendaItems;
 
 impl Collection for Trips {
     const SEGMENT: &'static str = "trips";
-    const NOUN: &'static str = "trip";
+    const NOUN: &'static str = "a trip";
 }
 impl Collection for Officials {
     const SEGMENT: &'static str = "officials";
-    const NOUN: &'static str = "official";
+    const NOUN: &'static str = "an official";
 }
 impl Collection for AgendaItems {
     const SEGMENT: &'static str = "agendaItems";
-    const NOUN: &'static str = "agenda item";
+    const NOUN: &'static str = "an agenda item";
 }
 
 /// A resource name `{collection}/{id}` of one collection.
@@ -96,7 +96,7 @@ impl<C: Collection> Name<C> {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.is_empty() {
             return Err(format!(
-                "must name a {}, like {}/example-id",
+                "must name {}, like {}/example-id",
                 C::NOUN,
                 C::SEGMENT
             ));
@@ -106,7 +106,7 @@ impl<C: Collection> Name<C> {
             .and_then(|rest| rest.strip_prefix('/'))
         else {
             return Err(format!(
-                "{raw:?} is not a {} name: expected {}/{{id}}",
+                "{raw:?} is not {} name: expected {}/{{id}}",
                 C::NOUN,
                 C::SEGMENT
             ));
