@@ -13,7 +13,8 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 pub use plan::Plan;
 pub use runner::{RunError, Runner, RunnerSettings, Trigger};
 
-use crate::store::Store;
+use crate::store::digests::{RunFilter, RunState};
+use crate::store::{PageRequest, Store, StoreResult};
 
 /// Where "now" comes from, so tests can move time without sleeping.
 pub trait Clock: Send + Sync + 'static {
@@ -79,20 +80,49 @@ impl Scheduler {
     pub async fn run_due(&self, trigger: Trigger) -> Vec<(String, NaiveDate)> {
         let mut compiled = Vec::new();
         for plan in &self.plans {
-            let last_done = match self.store.last_done_day(&plan.kind).await {
+            let now = self.clock.now();
+            let last_done = match self.last_done_by(&plan.kind, plan.local_day(now)).await {
                 Ok(day) => day,
                 Err(error) => {
                     tracing::warn!(kind = %plan.kind, %error, "cannot read the run ledger");
                     continue;
                 }
             };
-            for day in plan.due_days(self.clock.now(), last_done, self.catch_up_days) {
+            for day in plan.due_days(now, last_done, self.catch_up_days) {
                 if self.compile_with_retries(&plan.kind, day, trigger).await {
                     compiled.push((plan.kind.clone(), day));
                 }
             }
         }
         compiled
+    }
+
+    /// The latest day done on or before `today`. A day compiled ahead on request does not
+    /// count, or the days before it would never be compiled.
+    async fn last_done_by(&self, kind: &str, today: NaiveDate) -> StoreResult<Option<NaiveDate>> {
+        let latest = self.store.last_done_day(kind).await?;
+        if latest.is_none_or(|day| day <= today) {
+            return Ok(latest);
+        }
+        let filter = RunFilter {
+            kind: Some(kind.to_owned()),
+            state: Some(RunState::Done),
+        };
+        let mut page = PageRequest {
+            size: 100,
+            after: None,
+        };
+        loop {
+            // Newest day first: the first one not after today is the one.
+            let runs = self.store.list_runs(&filter, page).await?;
+            if let Some(run) = runs.items.iter().find(|run| run.date <= today) {
+                return Ok(Some(run.date));
+            }
+            match runs.next_after {
+                Some(after) => page.after = Some(after),
+                None => return Ok(None),
+            }
+        }
     }
 
     async fn compile_with_retries(&self, kind: &str, day: NaiveDate, trigger: Trigger) -> bool {

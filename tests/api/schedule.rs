@@ -37,6 +37,7 @@ impl Clock for ManualClock {
 /// A scheduler on a fresh SQLite file, wired as `briefing serve` wires it, with a manual clock.
 struct Ledger {
     store: Arc<dyn Store>,
+    runner: Arc<Runner>,
     clock: Arc<ManualClock>,
     scheduler: Scheduler,
     _directory: TempDir,
@@ -68,7 +69,7 @@ impl Ledger {
         let clock = Arc::new(ManualClock(Mutex::new(DateTime::UNIX_EPOCH)));
         let scheduler = Scheduler::new(
             store.clone(),
-            runner,
+            runner.clone(),
             vec![plan],
             catch_up_days,
             RetryPolicy {
@@ -80,6 +81,7 @@ impl Ledger {
         );
         Self {
             store,
+            runner,
             clock,
             scheduler,
             _directory: directory,
@@ -210,6 +212,49 @@ async fn catch_up_after_three_days_down_compiles_exactly_those_days_in_order() {
         .map(|date| day(&format!("2025-01-{date}")))
         .collect();
     assert_eq!(compiled, expected);
+}
+
+#[tokio::test]
+async fn a_day_compiled_ahead_on_request_does_not_stop_the_schedule() {
+    let ledger = Ledger::new(six_every_morning(chrono_tz::UTC), 7, false).await;
+    assert_eq!(
+        ledger
+            .run_at(utc("2025-01-06T06:00:00Z"), Trigger::Schedule)
+            .await,
+        days(&["2025-01-06"])
+    );
+    // Someone previews the 10th through CompileDigest.
+    ledger
+        .runner
+        .compile_day("daily", day("2025-01-10"), false, false, Trigger::Api)
+        .await
+        .expect("compile a day ahead");
+    assert_eq!(
+        ledger
+            .run_at(utc("2025-01-07T06:00:00Z"), Trigger::Schedule)
+            .await,
+        days(&["2025-01-07"]),
+        "the days before the previewed one are still compiled"
+    );
+    assert_eq!(
+        ledger
+            .run_at(utc("2025-01-09T06:00:00Z"), Trigger::CatchUp)
+            .await,
+        days(&["2025-01-08", "2025-01-09"])
+    );
+    assert!(
+        ledger
+            .run_at(utc("2025-01-10T06:00:00Z"), Trigger::Schedule)
+            .await
+            .is_empty(),
+        "the previewed day is done already"
+    );
+    assert_eq!(
+        ledger
+            .run_at(utc("2025-01-11T06:00:00Z"), Trigger::Schedule)
+            .await,
+        days(&["2025-01-11"])
+    );
 }
 
 /// Ticks at every fire of the plan from `start` for `count` days, as the armed jobs would,
