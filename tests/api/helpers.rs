@@ -32,22 +32,94 @@ pub struct TestApp {
     server: Option<JoinHandle<anyhow::Result<()>>>,
     /// Keeps the temporary database alive as long as the app.
     _directory: Option<TempDir>,
+    /// Drops the app's PostgreSQL database after it.
+    _postgres: Option<PostgresDatabase>,
 }
 
-/// A server on a fresh, empty SQLite file.
+/// Names a PostgreSQL server (`postgres://postgres@127.0.0.1:5432`, no database) to run the
+/// tests that use [`spawn_app`] and [`spawn_demo_app`] on PostgreSQL instead of SQLite, each in
+/// a database of its own.
+pub const POSTGRES_SERVER_VARIABLE: &str = "BRIEFING_TEST_API_POSTGRES";
+
+/// A server on a fresh, empty database: a temporary SQLite file, or a new PostgreSQL database
+/// when [`POSTGRES_SERVER_VARIABLE`] is set.
 pub async fn spawn_app() -> TestApp {
-    let (directory, url) = temporary_database();
-    let mut app = spawn_app_with(&url, false).await;
-    app._directory = Some(directory);
-    app
+    spawn_on_fresh_database(false).await
 }
 
-/// A server on a fresh SQLite file, started with `--demo`: it holds the seed article's data set.
+/// Like [`spawn_app`], started with `--demo`: it holds the seed article's data set.
 pub async fn spawn_demo_app() -> TestApp {
-    let (directory, url) = temporary_database();
-    let mut app = spawn_app_with(&url, true).await;
-    app._directory = Some(directory);
-    app
+    spawn_on_fresh_database(true).await
+}
+
+async fn spawn_on_fresh_database(demo: bool) -> TestApp {
+    match std::env::var(POSTGRES_SERVER_VARIABLE) {
+        Ok(server) if !server.is_empty() => {
+            let database = PostgresDatabase::create(&server).await;
+            let mut app = spawn_app_with(&database.url, demo).await;
+            app._postgres = Some(database);
+            app
+        }
+        _ => {
+            let (directory, url) = temporary_database();
+            let mut app = spawn_app_with(&url, demo).await;
+            app._directory = Some(directory);
+            app
+        }
+    }
+}
+
+/// A database created for one test on a PostgreSQL server, dropped with it.
+pub struct PostgresDatabase {
+    server: String,
+    name: String,
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    pub async fn create(server: &str) -> Self {
+        use sqlx::Connection as _;
+        let server = server.trim_end_matches('/').to_owned();
+        let name = format!("briefing_api_{}", uuid::Uuid::now_v7().simple());
+        let mut connection = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to {server}: {error}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut connection)
+            .await
+            .expect("create a test database");
+        Self {
+            url: format!("{server}/{name}"),
+            server,
+            name,
+        }
+    }
+}
+
+impl Drop for PostgresDatabase {
+    /// On a thread of its own, since the test's runtime may be busy or gone; FORCE ends the
+    /// connections the server still holds.
+    fn drop(&mut self) {
+        use sqlx::Connection as _;
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut connection =
+                    sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut connection)
+                    .await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
 }
 
 /// A fresh temporary directory and the URL of a database file inside it.
@@ -105,6 +177,7 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         shutdown: Some(shutdown),
         server: Some(server),
         _directory: None,
+        _postgres: None,
     }
 }
 
