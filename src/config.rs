@@ -243,7 +243,10 @@ fn parse_alliance(alliance: FileAlliance) -> anyhow::Result<Alliance> {
 /// SQLite (embedded) or PostgreSQL (replicas); say so now rather than fail later with a
 /// driver error.
 pub fn check_database_url(url: &str) -> anyhow::Result<()> {
-    if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+    {
         Ok(())
     } else {
         anyhow::bail!(

@@ -115,10 +115,9 @@ impl Application {
         let _ = stop_worker.send(true);
         if let Some(schedule) = schedule {
             schedule.abort();
+            // Aborting is a no-op once start() is done; then its job scheduler is shut down.
             if let Ok(Ok(Ok(mut jobs))) =
-                tokio::time::timeout(std::time::Duration::from_secs(1), schedule)
-                    .await
-                    .map(|joined| joined.map(|started| started))
+                tokio::time::timeout(std::time::Duration::from_secs(1), schedule).await
             {
                 let _ = jobs.shutdown().await;
             }

@@ -55,6 +55,12 @@ impl ApiError {
                 description: format!("{resource} is still referred to by {count} {referrers}"),
                 resource,
             },
+            StoreError::InFlight { resource } => Self::InUse {
+                description: format!(
+                    "{resource} is being attempted right now; ask again once the attempt is over"
+                ),
+                resource,
+            },
             StoreError::BadReference { field, description } => {
                 Self::InvalidArgument(Violations::single(field, description).within(field_prefix))
             }

@@ -88,13 +88,42 @@ impl Scheduler {
                     continue;
                 }
             };
-            for day in plan.due_days(now, last_done, self.catch_up_days) {
+            let mut days = plan.due_days(now, last_done, self.catch_up_days);
+            if let Some(last_done) = last_done {
+                days.extend(self.failed_days_by(plan, now, last_done).await);
+                days.sort();
+            }
+            for day in days {
                 if self.compile_with_retries(&plan.kind, day, trigger).await {
                     compiled.push((plan.kind.clone(), day));
                 }
             }
         }
         compiled
+    }
+
+    /// Days in the catch-up window, up to `last_done`, whose run failed: a failure followed by
+    /// a good day is still retried.
+    async fn failed_days_by(
+        &self,
+        plan: &Plan,
+        now: DateTime<Utc>,
+        last_done: NaiveDate,
+    ) -> Vec<NaiveDate> {
+        let mut failed = Vec::new();
+        for day in plan.due_days(now, Some(NaiveDate::MIN), self.catch_up_days) {
+            if day > last_done {
+                continue;
+            }
+            match self.store.get_run(&plan.kind, day).await {
+                Ok(Some(run)) if run.state == RunState::Failed => failed.push(day),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(kind = %plan.kind, day = %day, %error, "cannot read the run ledger")
+                }
+            }
+        }
+        failed
     }
 
     /// The latest day done on or before `today`. A day compiled ahead on request does not

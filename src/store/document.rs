@@ -100,4 +100,3 @@ impl Document for AgendaItem {
         ]
     }
 }
-

@@ -19,6 +19,9 @@ pub enum StoreError {
     /// A field names a resource that does not exist, or a leg the trip does not have.
     #[error("{field}: {description}")]
     BadReference { field: String, description: String },
+    /// A worker is attempting it right now.
+    #[error("{resource} is being attempted right now")]
+    InFlight { resource: String },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("storage failure: {0}")]

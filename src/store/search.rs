@@ -86,7 +86,11 @@ impl SearchQuery {
                     .map(|word| format!("'{word}'"))
                     .collect::<Vec<_>>()
                     .join(" <-> ");
-                if term.prefix { format!("{phrase}:*") } else { phrase }
+                if term.prefix {
+                    format!("{phrase}:*")
+                } else {
+                    phrase
+                }
             })
             .map(|phrase| format!("({phrase})"))
             .collect::<Vec<_>>()

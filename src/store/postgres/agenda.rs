@@ -9,31 +9,55 @@ use super::documents::{self, SELECT_COLUMNS, page_limit};
 use crate::domain::values::format_date;
 use crate::domain::{AgendaItem, ResourceId};
 use crate::store::document::Document;
-use crate::store::{AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored};
+use crate::store::{
+    AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
+};
 
-pub(super) async fn create(pool: &PgPool, id: ResourceId, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+pub(super) async fn create(
+    pool: &PgPool,
+    id: ResourceId,
+    item: AgendaItem,
+) -> StoreResult<Stored<AgendaItem>> {
     let now = documents::now();
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
     let Some(seq) = documents::insert(&mut transaction, &id, &item, now).await? else {
-        return Err(StoreError::AlreadyExists { resource: AgendaItem::resource_name(&id) });
+        return Err(StoreError::AlreadyExists {
+            resource: AgendaItem::resource_name(&id),
+        });
     };
     write_index(&mut transaction, seq, &item).await?;
     transaction.commit().await?;
-    Ok(Stored { id, value: item, create_time: now, update_time: now, revision: 1 })
+    Ok(Stored {
+        id,
+        value: item,
+        create_time: now,
+        update_time: now,
+        revision: 1,
+    })
 }
 
-pub(super) async fn update(pool: &PgPool, id: &ResourceId, precondition: Precondition, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+pub(super) async fn update(
+    pool: &PgPool,
+    id: &ResourceId,
+    precondition: Precondition,
+    item: AgendaItem,
+) -> StoreResult<Stored<AgendaItem>> {
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
-    let (old, stored) = documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
+    let (old, stored) =
+        documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
     clear_index(&mut transaction, old.seq).await?;
     write_index(&mut transaction, old.seq, &stored.value).await?;
     transaction.commit().await?;
     Ok(stored)
 }
 
-pub(super) async fn delete(pool: &PgPool, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &PgPool,
+    id: &ResourceId,
+    precondition: Precondition,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     remove(&mut transaction, id, precondition).await?;
     transaction.commit().await?;
@@ -41,12 +65,19 @@ pub(super) async fn delete(pool: &PgPool, id: &ResourceId, precondition: Precond
 }
 
 /// Deletes an item and its index rows inside the caller's transaction.
-pub(super) async fn remove(connection: &mut PgConnection, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+pub(super) async fn remove(
+    connection: &mut PgConnection,
+    id: &ResourceId,
+    precondition: Precondition,
+) -> StoreResult<()> {
     let old = documents::remove::<AgendaItem>(connection, id, precondition).await?;
     clear_index(connection, old.seq).await
 }
 
-pub(super) async fn import(pool: &PgPool, items: Vec<(ResourceId, AgendaItem)>) -> StoreResult<Vec<ImportOutcome>> {
+pub(super) async fn import(
+    pool: &PgPool,
+    items: Vec<(ResourceId, AgendaItem)>,
+) -> StoreResult<Vec<ImportOutcome>> {
     let now = documents::now();
     let mut transaction = pool.begin().await?;
     let mut references = References::default();
@@ -65,16 +96,28 @@ pub(super) async fn import(pool: &PgPool, items: Vec<(ResourceId, AgendaItem)>) 
                 write_index(&mut transaction, seq, &item).await?;
                 outcomes.push(Ok(id));
             }
-            None => outcomes.push(Err(StoreError::AlreadyExists { resource: AgendaItem::resource_name(&id) })),
+            None => outcomes.push(Err(StoreError::AlreadyExists {
+                resource: AgendaItem::resource_name(&id),
+            })),
         }
     }
     transaction.commit().await?;
     Ok(outcomes)
 }
 
-pub(super) async fn list(pool: &PgPool, filter: &AgendaFilter, page: PageRequest) -> StoreResult<Page<Stored<AgendaItem>>> {
-    let columns = SELECT_COLUMNS.split(", ").map(|column| format!("a.{column}")).collect::<Vec<_>>().join(", ");
-    let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {columns} FROM agenda_items a WHERE a.seq > "));
+pub(super) async fn list(
+    pool: &PgPool,
+    filter: &AgendaFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Stored<AgendaItem>>> {
+    let columns = SELECT_COLUMNS
+        .split(", ")
+        .map(|column| format!("a.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut query = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {columns} FROM agenda_items a WHERE a.seq > "
+    ));
     query.push_bind(page.after.unwrap_or(0));
     if let Some(country) = &filter.country {
         query
@@ -104,7 +147,9 @@ pub(super) async fn list(pool: &PgPool, filter: &AgendaFilter, page: PageRequest
         query.push(" AND a.trip = ").push_bind(trip.to_string());
     }
     if let Some(event_type) = filter.event_type {
-        query.push(" AND a.event_type = ").push_bind(event_type.code());
+        query
+            .push(" AND a.event_type = ")
+            .push_bind(event_type.code());
     }
     if let Some(from) = filter.from_date {
         query.push(" AND a.date >= ").push_bind(format_date(from));
@@ -112,7 +157,9 @@ pub(super) async fn list(pool: &PgPool, filter: &AgendaFilter, page: PageRequest
     if let Some(to) = filter.to_date {
         query.push(" AND a.date <= ").push_bind(format_date(to));
     }
-    query.push(" ORDER BY a.seq LIMIT ").push_bind(page_limit(page));
+    query
+        .push(" ORDER BY a.seq LIMIT ")
+        .push_bind(page_limit(page));
     let rows = query.build().fetch_all(pool).await?;
     documents::paginate(rows, page.size)
 }
@@ -142,14 +189,19 @@ impl References {
                 }
             };
             let Some(legs) = legs else {
-                return Err(StoreError::BadReference { field: "trip".into(), description: format!("{name} does not exist") });
+                return Err(StoreError::BadReference {
+                    field: "trip".into(),
+                    description: format!("{name} does not exist"),
+                });
             };
             if let Some(leg) = item.leg
                 && i64::from(leg) >= legs
             {
                 return Err(StoreError::BadReference {
                     field: "leg".into(),
-                    description: format!("{name} has {legs} legs, so leg {leg} does not exist (legs count from 0)"),
+                    description: format!(
+                        "{name} has {legs} legs, so leg {leg} does not exist (legs count from 0)"
+                    ),
                 });
             }
         }
@@ -158,11 +210,13 @@ impl References {
             let exists = match self.officials.get(&name) {
                 Some(known) => *known,
                 None => {
-                    let exists = sqlx::query_scalar::<_, i32>("SELECT 1 FROM officials WHERE id = $1 FOR SHARE")
-                        .bind(participant.id().as_str())
-                        .fetch_optional(&mut *connection)
-                        .await?
-                        .is_some();
+                    let exists = sqlx::query_scalar::<_, i32>(
+                        "SELECT 1 FROM officials WHERE id = $1 FOR SHARE",
+                    )
+                    .bind(participant.id().as_str())
+                    .fetch_optional(&mut *connection)
+                    .await?
+                    .is_some();
                     self.officials.insert(name.clone(), exists);
                     exists
                 }
@@ -178,7 +232,11 @@ impl References {
     }
 }
 
-async fn write_index(connection: &mut PgConnection, seq: i64, item: &AgendaItem) -> StoreResult<()> {
+async fn write_index(
+    connection: &mut PgConnection,
+    seq: i64,
+    item: &AgendaItem,
+) -> StoreResult<()> {
     let countries: Vec<String> = item.countries().iter().map(ToString::to_string).collect();
     let participants: Vec<String> = item.participants.iter().map(ToString::to_string).collect();
     sqlx::query("INSERT INTO agenda_countries (country, item_seq) SELECT unnest($1::TEXT[]), $2")
@@ -186,27 +244,39 @@ async fn write_index(connection: &mut PgConnection, seq: i64, item: &AgendaItem)
         .bind(seq)
         .execute(&mut *connection)
         .await?;
-    sqlx::query("INSERT INTO agenda_participants (official, item_seq) SELECT unnest($1::TEXT[]), $2")
-        .bind(&participants)
-        .bind(seq)
-        .execute(&mut *connection)
-        .await?;
+    sqlx::query(
+        "INSERT INTO agenda_participants (official, item_seq) SELECT unnest($1::TEXT[]), $2",
+    )
+    .bind(&participants)
+    .bind(seq)
+    .execute(&mut *connection)
+    .await?;
     sqlx::query("INSERT INTO agenda_contexts (context, item_seq) SELECT unnest($1::TEXT[]), $2")
         .bind(&item.contexts)
         .bind(seq)
         .execute(&mut *connection)
         .await?;
-    sqlx::query("INSERT INTO agenda_search (item_seq, search) VALUES ($1, to_tsvector('simple', $2))")
-        .bind(seq)
-        .bind(format!("{} {}", item.title, item.summary))
-        .execute(&mut *connection)
-        .await?;
+    sqlx::query(
+        "INSERT INTO agenda_search (item_seq, search) VALUES ($1, to_tsvector('simple', $2))",
+    )
+    .bind(seq)
+    .bind(format!("{} {}", item.title, item.summary))
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
 async fn clear_index(connection: &mut PgConnection, seq: i64) -> StoreResult<()> {
-    for table in ["agenda_countries", "agenda_participants", "agenda_contexts", "agenda_search"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE item_seq = $1")).bind(seq).execute(&mut *connection).await?;
+    for table in [
+        "agenda_countries",
+        "agenda_participants",
+        "agenda_contexts",
+        "agenda_search",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE item_seq = $1"))
+            .bind(seq)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }

@@ -9,7 +9,9 @@ use super::documents::{self, SELECT_COLUMNS, from_micros, page_limit};
 use crate::digest::{Digest, DigestName};
 use crate::domain::values::{format_date, parse_date};
 use crate::domain::{AgendaItem, Official, ResourceId, Trip};
-use crate::store::digests::{ClaimOutcome, DigestFilter, DigestRun, PublishedDigest, RunClaim, RunFilter, RunState};
+use crate::store::digests::{
+    ClaimOutcome, DigestFilter, DigestRun, PublishedDigest, RunClaim, RunFilter, RunState,
+};
 use crate::store::document::Document;
 use crate::store::{Page, PageRequest, StoreError, StoreResult, Stored};
 
@@ -19,23 +21,51 @@ pub(super) const PUBLICATIONS_CHANNEL: &str = "briefing_publications";
 /// The advisory lock that orders publications.
 const PUBLICATION_LOCK: i64 = 0x6272_6965_6669_6e67;
 
-async fn documents_where<D: Document>(pool: &PgPool, condition: &str, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<D>>> {
-    let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE {condition} ORDER BY seq", D::TABLE);
-    let rows = sqlx::query(&sql).bind(format_date(from)).bind(format_date(to)).fetch_all(pool).await?;
-    rows.iter().map(|row| documents::decode::<D>(row).map(|decoded| decoded.stored)).collect()
+async fn documents_where<D: Document>(
+    pool: &PgPool,
+    condition: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<Stored<D>>> {
+    let sql = format!(
+        "SELECT {SELECT_COLUMNS} FROM {} WHERE {condition} ORDER BY seq",
+        D::TABLE
+    );
+    let rows = sqlx::query(&sql)
+        .bind(format_date(from))
+        .bind(format_date(to))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| documents::decode::<D>(row).map(|decoded| decoded.stored))
+        .collect()
 }
 
-pub(super) async fn agenda_items_between(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
+pub(super) async fn agenda_items_between(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<Stored<AgendaItem>>> {
     documents_where(pool, "date >= $1 AND date <= $2", from, to).await
 }
 
-pub(super) async fn trips_between(pool: &PgPool, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<Trip>>> {
+pub(super) async fn trips_between(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<Stored<Trip>>> {
     documents_where(pool, "last_date >= $1 AND first_date <= $2", from, to).await
 }
 
 pub(super) async fn all_officials(pool: &PgPool) -> StoreResult<Vec<Stored<Official>>> {
-    let rows = sqlx::query(&format!("SELECT {SELECT_COLUMNS} FROM officials ORDER BY seq")).fetch_all(pool).await?;
-    rows.iter().map(|row| documents::decode::<Official>(row).map(|decoded| decoded.stored)).collect()
+    let rows = sqlx::query(&format!(
+        "SELECT {SELECT_COLUMNS} FROM officials ORDER BY seq"
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| documents::decode::<Official>(row).map(|decoded| decoded.stored))
+        .collect()
 }
 
 fn day_number(date: NaiveDate) -> i64 {
@@ -46,7 +76,12 @@ fn day_position(day_number: i64, seq: i64) -> i64 {
     day_number * 1_000_000_000 + seq
 }
 
-pub(super) async fn claim_run(pool: &PgPool, kind: &str, date: NaiveDate, claim: &RunClaim) -> StoreResult<ClaimOutcome> {
+pub(super) async fn claim_run(
+    pool: &PgPool,
+    kind: &str,
+    date: NaiveDate,
+    claim: &RunClaim,
+) -> StoreResult<ClaimOutcome> {
     let lease = claim.lease.num_microseconds().unwrap_or(60_000_000);
     // One statement: insert the run, or take it over unless it is done (and not forced) or
     // another holder's lease has not run out. The row lock of ON CONFLICT serializes replicas.
@@ -73,33 +108,59 @@ pub(super) async fn claim_run(pool: &PgPool, kind: &str, date: NaiveDate, claim:
     if let Some(attempt) = claimed {
         return Ok(ClaimOutcome::Claimed { attempt });
     }
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM digest_runs WHERE kind = $1 AND date = $2")
-        .bind(kind)
-        .bind(format_date(date))
-        .fetch_optional(pool)
-        .await?;
-    Ok(if state.as_deref() == Some(RunState::Done.code()) { ClaimOutcome::AlreadyDone } else { ClaimOutcome::Busy })
-}
-
-pub(super) async fn finish_run(pool: &PgPool, kind: &str, date: NaiveDate, owner: &str, digest: &Digest, deliver: bool) -> StoreResult<PublishedDigest> {
-    let name = digest.name().to_string();
-    let body = serde_json::to_string(digest).map_err(|error| StoreError::Internal(format!("cannot encode digest: {error}")))?;
-    let mut transaction = pool.begin().await?;
-    let holder: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT state, lease_owner FROM digest_runs WHERE kind = $1 AND date = $2 FOR UPDATE")
+    let state: Option<String> =
+        sqlx::query_scalar("SELECT state FROM digest_runs WHERE kind = $1 AND date = $2")
             .bind(kind)
             .bind(format_date(date))
-            .fetch_optional(&mut *transaction)
+            .fetch_optional(pool)
             .await?;
+    Ok(if state.as_deref() == Some(RunState::Done.code()) {
+        ClaimOutcome::AlreadyDone
+    } else {
+        ClaimOutcome::Busy
+    })
+}
+
+pub(super) async fn finish_run(
+    pool: &PgPool,
+    kind: &str,
+    date: NaiveDate,
+    owner: &str,
+    digest: &Digest,
+    deliver: bool,
+) -> StoreResult<PublishedDigest> {
+    let name = digest.name().to_string();
+    let body = serde_json::to_string(digest)
+        .map_err(|error| StoreError::Internal(format!("cannot encode digest: {error}")))?;
+    let mut transaction = pool.begin().await?;
+    let holder: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT state, lease_owner FROM digest_runs WHERE kind = $1 AND date = $2 FOR UPDATE",
+    )
+    .bind(kind)
+    .bind(format_date(date))
+    .fetch_optional(&mut *transaction)
+    .await?;
     match holder {
         Some((state, Some(holder))) if state == RunState::Running.code() && holder == owner => {}
-        _ => return Err(StoreError::Stale { resource: format!("digestRuns/{kind}-{}", format_date(date)) }),
+        _ => {
+            return Err(StoreError::Stale {
+                resource: format!("digestRuns/{kind}-{}", format_date(date)),
+            });
+        }
     }
     // Publications take their position under one lock, so positions follow commit order and a
     // WatchDigests cursor never skips a publication that commits late.
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PUBLICATION_LOCK).execute(&mut *transaction).await?;
-    let micros: i64 = sqlx::query_scalar("SELECT briefing_now_micros()").fetch_one(&mut *transaction).await?;
-    let previous: Option<i64> = sqlx::query_scalar("SELECT revision FROM digests WHERE name = $1").bind(&name).fetch_optional(&mut *transaction).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(PUBLICATION_LOCK)
+        .execute(&mut *transaction)
+        .await?;
+    let micros: i64 = sqlx::query_scalar("SELECT briefing_now_micros()")
+        .fetch_one(&mut *transaction)
+        .await?;
+    let previous: Option<i64> = sqlx::query_scalar("SELECT revision FROM digests WHERE name = $1")
+        .bind(&name)
+        .fetch_optional(&mut *transaction)
+        .await?;
     let revision = previous.unwrap_or(0) + 1;
     let publication: i64 = sqlx::query_scalar(
         "INSERT INTO digest_publications (name, kind, revision, compile_time, body) VALUES ($1, $2, $3, $4, $5) RETURNING seq",
@@ -136,10 +197,12 @@ pub(super) async fn finish_run(pool: &PgPool, kind: &str, date: NaiveDate, owner
     .execute(&mut *transaction)
     .await?;
     if deliver {
-        let subscribers: Vec<String> = sqlx::query_scalar("SELECT id FROM subscriptions WHERE kind = $1 AND state = 'active' ORDER BY seq")
-            .bind(kind)
-            .fetch_all(&mut *transaction)
-            .await?;
+        let subscribers: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM subscriptions WHERE kind = $1 AND state = 'active' ORDER BY seq",
+        )
+        .bind(kind)
+        .fetch_all(&mut *transaction)
+        .await?;
         for subscriber in subscribers {
             sqlx::query(
                 "INSERT INTO deliveries (id, subscription_id, digest_name, digest_revision, publication, idempotency_key, state, \
@@ -163,10 +226,22 @@ pub(super) async fn finish_run(pool: &PgPool, kind: &str, date: NaiveDate, owner
         .execute(&mut *transaction)
         .await?;
     transaction.commit().await?;
-    Ok(PublishedDigest { digest: digest.clone(), revision, compile_time: from_micros(micros), publication })
+    Ok(PublishedDigest {
+        digest: digest.clone(),
+        revision,
+        compile_time: from_micros(micros),
+        publication,
+    })
 }
 
-pub(super) async fn fail_run(pool: &PgPool, kind: &str, date: NaiveDate, owner: &str, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()> {
+pub(super) async fn fail_run(
+    pool: &PgPool,
+    kind: &str,
+    date: NaiveDate,
+    owner: &str,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE digest_runs SET state = 'failed', finish_time = briefing_now_micros(), error = $1, lease_owner = NULL, \
          lease_until = NULL, next_attempt_time = $2 WHERE kind = $3 AND date = $4 AND lease_owner = $5",
@@ -186,11 +261,14 @@ const RUN_COLUMNS: &str = "seq, kind, date, day_number, state, attempts, start_t
 fn decode_run(row: &PgRow) -> StoreResult<DigestRun> {
     let state: String = row.try_get("state")?;
     let date: String = row.try_get("date")?;
-    let micros = |column: &str| -> StoreResult<Option<DateTime<Utc>>> { Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros)) };
+    let micros = |column: &str| -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros))
+    };
     Ok(DigestRun {
         kind: row.try_get("kind")?,
         date: parse_date(&date).map_err(StoreError::Internal)?,
-        state: RunState::from_code(&state).ok_or_else(|| StoreError::Internal(format!("unknown run state {state:?}")))?,
+        state: RunState::from_code(&state)
+            .ok_or_else(|| StoreError::Internal(format!("unknown run state {state:?}")))?,
         attempts: row.try_get("attempts")?,
         start_time: micros("start_time")?,
         finish_time: micros("finish_time")?,
@@ -201,19 +279,32 @@ fn decode_run(row: &PgRow) -> StoreResult<DigestRun> {
     })
 }
 
-pub(super) async fn get_run(pool: &PgPool, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>> {
-    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE kind = $1 AND date = $2"))
-        .bind(kind)
-        .bind(format_date(date))
-        .fetch_optional(pool)
-        .await?;
+pub(super) async fn get_run(
+    pool: &PgPool,
+    kind: &str,
+    date: NaiveDate,
+) -> StoreResult<Option<DigestRun>> {
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM digest_runs WHERE kind = $1 AND date = $2"
+    ))
+    .bind(kind)
+    .bind(format_date(date))
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(decode_run).transpose()
 }
 
-pub(super) async fn list_runs(pool: &PgPool, filter: &RunFilter, page: PageRequest) -> StoreResult<Page<DigestRun>> {
-    let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE TRUE"));
+pub(super) async fn list_runs(
+    pool: &PgPool,
+    filter: &RunFilter,
+    page: PageRequest,
+) -> StoreResult<Page<DigestRun>> {
+    let mut query =
+        QueryBuilder::<Postgres>::new(format!("SELECT {RUN_COLUMNS} FROM digest_runs WHERE TRUE"));
     if let Some(after) = page.after {
-        query.push(" AND day_number * 1000000000 + seq < ").push_bind(after);
+        query
+            .push(" AND day_number * 1000000000 + seq < ")
+            .push_bind(after);
     }
     if let Some(kind) = &filter.kind {
         query.push(" AND kind = ").push_bind(kind.clone());
@@ -221,29 +312,43 @@ pub(super) async fn list_runs(pool: &PgPool, filter: &RunFilter, page: PageReque
     if let Some(state) = filter.state {
         query.push(" AND state = ").push_bind(state.code());
     }
-    query.push(" ORDER BY day_number DESC, seq DESC LIMIT ").push_bind(page_limit(page));
+    query
+        .push(" ORDER BY day_number DESC, seq DESC LIMIT ")
+        .push_bind(page_limit(page));
     let rows = query.build().fetch_all(pool).await?;
     let mut items = Vec::new();
     let mut last = None;
     for row in rows.iter().take(page.size) {
         items.push(decode_run(row)?);
-        last = Some(day_position(row.try_get("day_number")?, row.try_get("seq")?));
+        last = Some(day_position(
+            row.try_get("day_number")?,
+            row.try_get("seq")?,
+        ));
     }
-    Ok(Page { next_after: if rows.len() > page.size { last } else { None }, items })
+    Ok(Page {
+        next_after: if rows.len() > page.size { last } else { None },
+        items,
+    })
 }
 
 pub(super) async fn last_done_day(pool: &PgPool, kind: &str) -> StoreResult<Option<NaiveDate>> {
-    let date: Option<String> = sqlx::query_scalar("SELECT MAX(date) FROM digest_runs WHERE kind = $1 AND state = 'done'")
-        .bind(kind)
-        .fetch_one(pool)
-        .await?;
-    date.map(|date| parse_date(&date).map_err(StoreError::Internal)).transpose()
+    let date: Option<String> =
+        sqlx::query_scalar("SELECT MAX(date) FROM digest_runs WHERE kind = $1 AND state = 'done'")
+            .bind(kind)
+            .fetch_one(pool)
+            .await?;
+    date.map(|date| parse_date(&date).map_err(StoreError::Internal))
+        .transpose()
 }
 
-pub(super) fn decode_published(row: &PgRow, publication_column: &str) -> StoreResult<PublishedDigest> {
+pub(super) fn decode_published(
+    row: &PgRow,
+    publication_column: &str,
+) -> StoreResult<PublishedDigest> {
     let body: String = row.try_get("body")?;
     Ok(PublishedDigest {
-        digest: serde_json::from_str(&body).map_err(|error| StoreError::Internal(format!("stored digest is corrupt: {error}")))?,
+        digest: serde_json::from_str(&body)
+            .map_err(|error| StoreError::Internal(format!("stored digest is corrupt: {error}")))?,
         revision: row.try_get("revision")?,
         compile_time: from_micros(row.try_get("compile_time")?),
         publication: row.try_get(publication_column)?,
@@ -251,18 +356,30 @@ pub(super) fn decode_published(row: &PgRow, publication_column: &str) -> StoreRe
 }
 
 pub(super) async fn get_digest(pool: &PgPool, name: &DigestName) -> StoreResult<PublishedDigest> {
-    let row = sqlx::query("SELECT body, revision, compile_time, publication FROM digests WHERE name = $1")
-        .bind(name.to_string())
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound { resource: name.to_string() })?;
+    let row = sqlx::query(
+        "SELECT body, revision, compile_time, publication FROM digests WHERE name = $1",
+    )
+    .bind(name.to_string())
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound {
+        resource: name.to_string(),
+    })?;
     decode_published(&row, "publication")
 }
 
-pub(super) async fn list_digests(pool: &PgPool, filter: &DigestFilter, page: PageRequest) -> StoreResult<Page<PublishedDigest>> {
-    let mut query = QueryBuilder::<Postgres>::new("SELECT seq, day_number, body, revision, compile_time, publication FROM digests WHERE TRUE");
+pub(super) async fn list_digests(
+    pool: &PgPool,
+    filter: &DigestFilter,
+    page: PageRequest,
+) -> StoreResult<Page<PublishedDigest>> {
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT seq, day_number, body, revision, compile_time, publication FROM digests WHERE TRUE",
+    );
     if let Some(after) = page.after {
-        query.push(" AND day_number * 1000000000 + seq < ").push_bind(after);
+        query
+            .push(" AND day_number * 1000000000 + seq < ")
+            .push_bind(after);
     }
     if let Some(kind) = &filter.kind {
         query.push(" AND kind = ").push_bind(kind.clone());
@@ -273,28 +390,51 @@ pub(super) async fn list_digests(pool: &PgPool, filter: &DigestFilter, page: Pag
     if let Some(to) = filter.to_date {
         query.push(" AND date <= ").push_bind(format_date(to));
     }
-    query.push(" ORDER BY day_number DESC, seq DESC LIMIT ").push_bind(page_limit(page));
+    query
+        .push(" ORDER BY day_number DESC, seq DESC LIMIT ")
+        .push_bind(page_limit(page));
     let rows = query.build().fetch_all(pool).await?;
     let mut items = Vec::new();
     let mut last = None;
     for row in rows.iter().take(page.size) {
         items.push(decode_published(row, "publication")?);
-        last = Some(day_position(row.try_get("day_number")?, row.try_get("seq")?));
+        last = Some(day_position(
+            row.try_get("day_number")?,
+            row.try_get("seq")?,
+        ));
     }
-    Ok(Page { next_after: if rows.len() > page.size { last } else { None }, items })
+    Ok(Page {
+        next_after: if rows.len() > page.size { last } else { None },
+        items,
+    })
 }
 
-pub(super) async fn publications_after(pool: &PgPool, cursor: i64, kind: Option<&str>, limit: usize) -> StoreResult<Vec<PublishedDigest>> {
-    let mut query = QueryBuilder::<Postgres>::new("SELECT seq, body, revision, compile_time FROM digest_publications WHERE seq > ");
+pub(super) async fn publications_after(
+    pool: &PgPool,
+    cursor: i64,
+    kind: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<PublishedDigest>> {
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT seq, body, revision, compile_time FROM digest_publications WHERE seq > ",
+    );
     query.push_bind(cursor);
     if let Some(kind) = kind {
         query.push(" AND kind = ").push_bind(kind.to_owned());
     }
-    query.push(" ORDER BY seq LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    query
+        .push(" ORDER BY seq LIMIT ")
+        .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
     let rows = query.build().fetch_all(pool).await?;
-    rows.iter().map(|row| decode_published(row, "seq")).collect()
+    rows.iter()
+        .map(|row| decode_published(row, "seq"))
+        .collect()
 }
 
 pub(super) async fn latest_publication(pool: &PgPool) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM digest_publications").fetch_one(pool).await?)
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM digest_publications")
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -21,11 +21,21 @@ pub(super) const SELECT_COLUMNS: &str = "seq, id, revision, create_time, update_
 pub(super) fn decode<D: Document>(row: &PgRow) -> StoreResult<Row<D>> {
     let id: String = row.try_get("id")?;
     let body: String = row.try_get("body")?;
-    let id = ResourceId::parse(&id).map_err(|problem| StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}")))?;
-    let record: D::Record = serde_json::from_str(&body)
-        .map_err(|error| StoreError::Internal(format!("stored {} is corrupt: {error}", D::resource_name(&id))))?;
-    let value = D::from_record(&record)
-        .map_err(|violations| StoreError::Internal(format!("stored {} is invalid: {violations}", D::resource_name(&id))))?;
+    let id = ResourceId::parse(&id).map_err(|problem| {
+        StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}"))
+    })?;
+    let record: D::Record = serde_json::from_str(&body).map_err(|error| {
+        StoreError::Internal(format!(
+            "stored {} is corrupt: {error}",
+            D::resource_name(&id)
+        ))
+    })?;
+    let value = D::from_record(&record).map_err(|violations| {
+        StoreError::Internal(format!(
+            "stored {} is invalid: {violations}",
+            D::resource_name(&id)
+        ))
+    })?;
     Ok(Row {
         seq: row.try_get("seq")?,
         stored: Stored {
@@ -44,18 +54,28 @@ pub(super) async fn get<D: Document>(pool: &PgPool, id: &ResourceId) -> StoreRes
         .bind(id.as_str())
         .fetch_optional(pool)
         .await?
-        .ok_or_else(|| StoreError::NotFound { resource: D::resource_name(id) })?;
+        .ok_or_else(|| StoreError::NotFound {
+            resource: D::resource_name(id),
+        })?;
     decode(&row).map(|row| row.stored)
 }
 
 /// Reads a document and locks its row until the transaction ends.
-pub(super) async fn fetch_for_update<D: Document>(connection: &mut PgConnection, id: &ResourceId) -> StoreResult<Row<D>> {
-    let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE id = $1 FOR UPDATE", D::TABLE);
+pub(super) async fn fetch_for_update<D: Document>(
+    connection: &mut PgConnection,
+    id: &ResourceId,
+) -> StoreResult<Row<D>> {
+    let sql = format!(
+        "SELECT {SELECT_COLUMNS} FROM {} WHERE id = $1 FOR UPDATE",
+        D::TABLE
+    );
     let row = sqlx::query(&sql)
         .bind(id.as_str())
         .fetch_optional(&mut *connection)
         .await?
-        .ok_or_else(|| StoreError::NotFound { resource: D::resource_name(id) })?;
+        .ok_or_else(|| StoreError::NotFound {
+            resource: D::resource_name(id),
+        })?;
     decode(&row)
 }
 
@@ -81,8 +101,13 @@ pub(super) async fn insert<D: Document>(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<i64>> {
     let columns = value.columns();
-    let names: String = columns.iter().map(|(name, _)| format!(", {name}")).collect();
-    let marks: String = (0..columns.len()).map(|position| format!(", ${}", position + 5)).collect();
+    let names: String = columns
+        .iter()
+        .map(|(name, _)| format!(", {name}"))
+        .collect();
+    let marks: String = (0..columns.len())
+        .map(|position| format!(", ${}", position + 5))
+        .collect();
     let sql = format!(
         "INSERT INTO {} (id, revision, create_time, update_time, body{names}) VALUES ($1, 1, $2, $3, $4{marks}) \
          ON CONFLICT (id) DO NOTHING RETURNING seq",
@@ -90,7 +115,11 @@ pub(super) async fn insert<D: Document>(
     );
     let micros = now.timestamp_micros();
     let query = bind_columns(
-        sqlx::query_scalar::<_, i64>(&sql).bind(id.as_str()).bind(micros).bind(micros).bind(encode_body(value)?),
+        sqlx::query_scalar::<_, i64>(&sql)
+            .bind(id.as_str())
+            .bind(micros)
+            .bind(micros)
+            .bind(encode_body(value)?),
         columns,
     );
     Ok(query.fetch_optional(&mut *connection).await?)
@@ -117,7 +146,13 @@ pub(super) async fn replace<D: Document>(
         D::TABLE,
         columns.len() + 3
     );
-    let query = bind_columns(sqlx::query_scalar::<_, i64>(&sql).bind(now.timestamp_micros()).bind(encode_body(&value)?), columns).bind(old.seq);
+    let query = bind_columns(
+        sqlx::query_scalar::<_, i64>(&sql)
+            .bind(now.timestamp_micros())
+            .bind(encode_body(&value)?),
+        columns,
+    )
+    .bind(old.seq);
     query.fetch_optional(&mut *connection).await?;
     let stored = Stored {
         id: id.clone(),
@@ -130,23 +165,39 @@ pub(super) async fn replace<D: Document>(
 }
 
 /// Deletes a document if `precondition` holds; returns what was deleted.
-pub(super) async fn remove<D: Document>(connection: &mut PgConnection, id: &ResourceId, precondition: Precondition) -> StoreResult<Row<D>> {
+pub(super) async fn remove<D: Document>(
+    connection: &mut PgConnection,
+    id: &ResourceId,
+    precondition: Precondition,
+) -> StoreResult<Row<D>> {
     let old = fetch_for_update::<D>(connection, id).await?;
     check(&old, precondition, id)?;
     let sql = format!("DELETE FROM {} WHERE seq = $1", D::TABLE);
-    sqlx::query(&sql).bind(old.seq).execute(&mut *connection).await?;
+    sqlx::query(&sql)
+        .bind(old.seq)
+        .execute(&mut *connection)
+        .await?;
     Ok(old)
 }
 
-fn check<D: Document>(row: &Row<D>, precondition: Precondition, id: &ResourceId) -> StoreResult<()> {
+fn check<D: Document>(
+    row: &Row<D>,
+    precondition: Precondition,
+    id: &ResourceId,
+) -> StoreResult<()> {
     match precondition {
-        Precondition::Revision(expected) if expected != row.stored.revision => Err(StoreError::Stale { resource: D::resource_name(id) }),
+        Precondition::Revision(expected) if expected != row.stored.revision => {
+            Err(StoreError::Stale {
+                resource: D::resource_name(id),
+            })
+        }
         _ => Ok(()),
     }
 }
 
 fn encode_body<D: Document>(value: &D) -> StoreResult<String> {
-    serde_json::to_string(&value.to_record()).map_err(|error| StoreError::Internal(format!("cannot encode {}: {error}", D::TABLE)))
+    serde_json::to_string(&value.to_record())
+        .map_err(|error| StoreError::Internal(format!("cannot encode {}: {error}", D::TABLE)))
 }
 
 pub(super) fn from_micros(micros: i64) -> DateTime<Utc> {

@@ -17,9 +17,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
-use super::digests::{AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim, RunFilter};
+use super::digests::{
+    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
+    RunFilter,
+};
 use super::{
-    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store, StoreError, StoreResult, Stored, TripFilter,
+    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store,
+    StoreError, StoreResult, Stored, TripFilter,
 };
 use crate::digest::{Digest, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
@@ -46,11 +50,12 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await
-            .map_err(|error| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|error| StoreError::Internal(format!("cannot migrate the PostgreSQL schema: {error}")))?;
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}"))
+            })?;
+        MIGRATOR.run(&pool).await.map_err(|error| {
+            StoreError::Internal(format!("cannot migrate the PostgreSQL schema: {error}"))
+        })?;
         Ok(Self {
             pool,
             listener: std::sync::Mutex::new(None),
@@ -65,19 +70,36 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_official(&self, id: ResourceId, official: Official) -> StoreResult<Stored<Official>> {
+    async fn create_official(
+        &self,
+        id: ResourceId,
+        official: Official,
+    ) -> StoreResult<Stored<Official>> {
         officials::create(&self.pool, id, official).await
     }
     async fn get_official(&self, id: &ResourceId) -> StoreResult<Stored<Official>> {
         documents::get(&self.pool, id).await
     }
-    async fn list_officials(&self, filter: &OfficialFilter, page: PageRequest) -> StoreResult<Page<Stored<Official>>> {
+    async fn list_officials(
+        &self,
+        filter: &OfficialFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Official>>> {
         officials::list(&self.pool, filter, page).await
     }
-    async fn update_official(&self, id: &ResourceId, precondition: Precondition, official: Official) -> StoreResult<Stored<Official>> {
+    async fn update_official(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        official: Official,
+    ) -> StoreResult<Stored<Official>> {
         officials::update(&self.pool, id, precondition, official).await
     }
-    async fn delete_official(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+    async fn delete_official(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+    ) -> StoreResult<()> {
         officials::delete(&self.pool, id, precondition).await
     }
 
@@ -87,58 +109,123 @@ impl Store for PostgresStore {
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>> {
         documents::get(&self.pool, id).await
     }
-    async fn list_trips(&self, filter: &TripFilter, page: PageRequest) -> StoreResult<Page<Stored<Trip>>> {
+    async fn list_trips(
+        &self,
+        filter: &TripFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Trip>>> {
         trips::list(&self.pool, filter, page).await
     }
-    async fn update_trip(&self, id: &ResourceId, precondition: Precondition, trip: Trip) -> StoreResult<Stored<Trip>> {
+    async fn update_trip(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        trip: Trip,
+    ) -> StoreResult<Stored<Trip>> {
         trips::update(&self.pool, id, precondition, trip).await
     }
-    async fn delete_trip(&self, id: &ResourceId, precondition: Precondition, force: bool) -> StoreResult<()> {
+    async fn delete_trip(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        force: bool,
+    ) -> StoreResult<()> {
         trips::delete(&self.pool, id, precondition, force).await
     }
 
-    async fn create_agenda_item(&self, id: ResourceId, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+    async fn create_agenda_item(
+        &self,
+        id: ResourceId,
+        item: AgendaItem,
+    ) -> StoreResult<Stored<AgendaItem>> {
         agenda::create(&self.pool, id, item).await
     }
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>> {
         documents::get(&self.pool, id).await
     }
-    async fn list_agenda_items(&self, filter: &AgendaFilter, page: PageRequest) -> StoreResult<Page<Stored<AgendaItem>>> {
+    async fn list_agenda_items(
+        &self,
+        filter: &AgendaFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<AgendaItem>>> {
         agenda::list(&self.pool, filter, page).await
     }
-    async fn update_agenda_item(&self, id: &ResourceId, precondition: Precondition, item: AgendaItem) -> StoreResult<Stored<AgendaItem>> {
+    async fn update_agenda_item(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+        item: AgendaItem,
+    ) -> StoreResult<Stored<AgendaItem>> {
         agenda::update(&self.pool, id, precondition, item).await
     }
-    async fn delete_agenda_item(&self, id: &ResourceId, precondition: Precondition) -> StoreResult<()> {
+    async fn delete_agenda_item(
+        &self,
+        id: &ResourceId,
+        precondition: Precondition,
+    ) -> StoreResult<()> {
         agenda::delete(&self.pool, id, precondition).await
     }
-    async fn import_agenda_items(&self, items: Vec<(ResourceId, AgendaItem)>) -> StoreResult<Vec<ImportOutcome>> {
+    async fn import_agenda_items(
+        &self,
+        items: Vec<(ResourceId, AgendaItem)>,
+    ) -> StoreResult<Vec<ImportOutcome>> {
         agenda::import(&self.pool, items).await
     }
 
-    async fn agenda_items_between(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
+    async fn agenda_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Stored<AgendaItem>>> {
         digests::agenda_items_between(&self.pool, from, to).await
     }
     async fn all_officials(&self) -> StoreResult<Vec<Stored<Official>>> {
         digests::all_officials(&self.pool).await
     }
-    async fn trips_between(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<Stored<Trip>>> {
+    async fn trips_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Stored<Trip>>> {
         digests::trips_between(&self.pool, from, to).await
     }
 
-    async fn claim_run(&self, kind: &str, date: NaiveDate, claim: &RunClaim) -> StoreResult<ClaimOutcome> {
+    async fn claim_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        claim: &RunClaim,
+    ) -> StoreResult<ClaimOutcome> {
         digests::claim_run(&self.pool, kind, date, claim).await
     }
-    async fn finish_run(&self, kind: &str, date: NaiveDate, owner: &str, digest: &Digest, deliver: bool) -> StoreResult<PublishedDigest> {
+    async fn finish_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        owner: &str,
+        digest: &Digest,
+        deliver: bool,
+    ) -> StoreResult<PublishedDigest> {
         digests::finish_run(&self.pool, kind, date, owner, digest, deliver).await
     }
-    async fn fail_run(&self, kind: &str, date: NaiveDate, owner: &str, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()> {
+    async fn fail_run(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        owner: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
         digests::fail_run(&self.pool, kind, date, owner, error, retry_at).await
     }
     async fn get_run(&self, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>> {
         digests::get_run(&self.pool, kind, date).await
     }
-    async fn list_runs(&self, filter: &RunFilter, page: PageRequest) -> StoreResult<Page<DigestRun>> {
+    async fn list_runs(
+        &self,
+        filter: &RunFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<DigestRun>> {
         digests::list_runs(&self.pool, filter, page).await
     }
     async fn last_done_day(&self, kind: &str) -> StoreResult<Option<NaiveDate>> {
@@ -148,39 +235,73 @@ impl Store for PostgresStore {
     async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest> {
         digests::get_digest(&self.pool, name).await
     }
-    async fn list_digests(&self, filter: &DigestFilter, page: PageRequest) -> StoreResult<Page<PublishedDigest>> {
+    async fn list_digests(
+        &self,
+        filter: &DigestFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<PublishedDigest>> {
         digests::list_digests(&self.pool, filter, page).await
     }
-    async fn publications_after(&self, cursor: i64, kind: Option<&str>, limit: usize) -> StoreResult<Vec<PublishedDigest>> {
+    async fn publications_after(
+        &self,
+        cursor: i64,
+        kind: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<PublishedDigest>> {
         digests::publications_after(&self.pool, cursor, kind, limit).await
     }
     async fn latest_publication(&self) -> StoreResult<i64> {
         digests::latest_publication(&self.pool).await
     }
 
-    async fn create_subscription(&self, id: ResourceId, subscription: Subscription) -> StoreResult<Stored<Subscription>> {
+    async fn create_subscription(
+        &self,
+        id: ResourceId,
+        subscription: Subscription,
+    ) -> StoreResult<Stored<Subscription>> {
         subscriptions::create(&self.pool, id, subscription).await
     }
     async fn get_subscription(&self, id: &ResourceId) -> StoreResult<Stored<Subscription>> {
         subscriptions::get(&self.pool, id).await
     }
-    async fn list_subscriptions(&self, kind: Option<&str>, page: PageRequest) -> StoreResult<Page<Stored<Subscription>>> {
+    async fn list_subscriptions(
+        &self,
+        kind: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<Subscription>>> {
         subscriptions::list(&self.pool, kind, page).await
     }
     async fn delete_subscription(&self, id: &ResourceId) -> StoreResult<()> {
         subscriptions::delete(&self.pool, id).await
     }
 
-    async fn list_deliveries(&self, subscription: &ResourceId, state: Option<DeliveryState>, page: PageRequest) -> StoreResult<Page<Delivery>> {
+    async fn list_deliveries(
+        &self,
+        subscription: &ResourceId,
+        state: Option<DeliveryState>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
         subscriptions::list_deliveries(&self.pool, subscription, state, page).await
     }
-    async fn claim_due_deliveries(&self, lease: chrono::Duration, limit: usize) -> StoreResult<Vec<DueDelivery>> {
+    async fn claim_due_deliveries(
+        &self,
+        lease: chrono::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<DueDelivery>> {
         subscriptions::claim_due(&self.pool, lease, limit).await
     }
-    async fn record_attempt(&self, delivery_id: &str, outcome: &AttemptOutcome) -> StoreResult<Delivery> {
+    async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        outcome: &AttemptOutcome,
+    ) -> StoreResult<Delivery> {
         subscriptions::record_attempt(&self.pool, delivery_id, outcome).await
     }
-    async fn redeliver(&self, subscription: &ResourceId, delivery_id: &str) -> StoreResult<Delivery> {
+    async fn redeliver(
+        &self,
+        subscription: &ResourceId,
+        delivery_id: &str,
+    ) -> StoreResult<Delivery> {
         subscriptions::redeliver(&self.pool, subscription, delivery_id).await
     }
     async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
@@ -201,7 +322,8 @@ impl Store for PostgresStore {
                             loop {
                                 match listener.recv().await {
                                     Ok(notification) => {
-                                        if let Ok(position) = notification.payload().parse::<i64>() {
+                                        if let Ok(position) = notification.payload().parse::<i64>()
+                                        {
                                             let _ = sender.send(position);
                                         }
                                     }
@@ -213,15 +335,17 @@ impl Store for PostgresStore {
                             }
                         }
                     }
-                    Err(error) => tracing::debug!(%error, "cannot connect the publication listener"),
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot connect the publication listener")
+                    }
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
-        if let Ok(mut listener) = self.listener.lock() {
-            if let Some(previous) = listener.replace(task) {
-                previous.abort();
-            }
+        if let Ok(mut listener) = self.listener.lock()
+            && let Some(previous) = listener.replace(task)
+        {
+            previous.abort();
         }
     }
 }

@@ -284,10 +284,7 @@ async fn subscription_in(
     decode_subscription(&row)
 }
 
-async fn publication_in(
-    connection: &mut PgConnection,
-    seq: i64,
-) -> StoreResult<PublishedDigest> {
+async fn publication_in(connection: &mut PgConnection, seq: i64) -> StoreResult<PublishedDigest> {
     let row = sqlx::query(
         "SELECT seq, body, revision, compile_time FROM digest_publications WHERE seq = $1",
     )
@@ -365,17 +362,32 @@ pub(super) async fn redeliver(
     let now = documents::now().timestamp_micros();
     let sql = format!(
         "UPDATE deliveries SET state = 'pending', next_attempt_time = $1, lease_until = NULL \
-         WHERE id = $2 AND subscription_id = $3 RETURNING {DELIVERY_COLUMNS}"
+         WHERE id = $2 AND subscription_id = $3 AND (lease_until IS NULL OR lease_until <= briefing_now_micros()) \
+         RETURNING {DELIVERY_COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(now)
         .bind(delivery_id)
         .bind(subscription.as_str())
         .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else {
+        // Not updated: either it does not exist, or a worker holds it right now.
+        let resource = format!("subscriptions/{subscription}/deliveries/{delivery_id}");
+        let exists = sqlx::query_scalar::<_, i32>(
+            "SELECT 1 FROM deliveries WHERE id = $1 AND subscription_id = $2",
+        )
+        .bind(delivery_id)
+        .bind(subscription.as_str())
+        .fetch_optional(pool)
         .await?
-        .ok_or_else(|| StoreError::NotFound {
-            resource: format!("subscriptions/{subscription}/deliveries/{delivery_id}"),
-        })?;
+        .is_some();
+        return Err(if exists {
+            StoreError::InFlight { resource }
+        } else {
+            StoreError::NotFound { resource }
+        });
+    };
     decode_delivery(&row)
 }
 

@@ -15,23 +15,38 @@ pub(super) async fn create(pool: &PgPool, id: ResourceId, trip: Trip) -> StoreRe
     let mut transaction = pool.begin().await?;
     require_traveler(&mut transaction, &trip).await?;
     let Some(seq) = documents::insert(&mut transaction, &id, &trip, now).await? else {
-        return Err(StoreError::AlreadyExists { resource: Trip::resource_name(&id) });
+        return Err(StoreError::AlreadyExists {
+            resource: Trip::resource_name(&id),
+        });
     };
     write_countries(&mut transaction, seq, &BTreeSet::new(), &countries(&trip)).await?;
     transaction.commit().await?;
-    Ok(Stored { id, value: trip, create_time: now, update_time: now, revision: 1 })
+    Ok(Stored {
+        id,
+        value: trip,
+        create_time: now,
+        update_time: now,
+        revision: 1,
+    })
 }
 
-pub(super) async fn update(pool: &PgPool, id: &ResourceId, precondition: Precondition, trip: Trip) -> StoreResult<Stored<Trip>> {
+pub(super) async fn update(
+    pool: &PgPool,
+    id: &ResourceId,
+    precondition: Precondition,
+    trip: Trip,
+) -> StoreResult<Stored<Trip>> {
     let mut transaction = pool.begin().await?;
     require_traveler(&mut transaction, &trip).await?;
     let legs = i64::try_from(trip.legs.len()).unwrap_or(i64::MAX);
-    let (old, stored) = documents::replace(&mut transaction, id, precondition, trip, documents::now()).await?;
-    let orphaned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agenda_items WHERE trip = $1 AND leg >= $2")
-        .bind(TripName::new(id.clone()).to_string())
-        .bind(legs)
-        .fetch_one(&mut *transaction)
-        .await?;
+    let (old, stored) =
+        documents::replace(&mut transaction, id, precondition, trip, documents::now()).await?;
+    let orphaned: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM agenda_items WHERE trip = $1 AND leg >= $2")
+            .bind(TripName::new(id.clone()).to_string())
+            .bind(legs)
+            .fetch_one(&mut *transaction)
+            .await?;
     if orphaned > 0 {
         return Err(StoreError::Referenced {
             resource: format!("a leg of {}", Trip::resource_name(id)),
@@ -39,16 +54,30 @@ pub(super) async fn update(pool: &PgPool, id: &ResourceId, precondition: Precond
             referrers: "agenda items (remove their leg or keep the leg)",
         });
     }
-    write_countries(&mut transaction, old.seq, &countries(&old.stored.value), &countries(&stored.value)).await?;
+    write_countries(
+        &mut transaction,
+        old.seq,
+        &countries(&old.stored.value),
+        &countries(&stored.value),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(stored)
 }
 
-pub(super) async fn delete(pool: &PgPool, id: &ResourceId, precondition: Precondition, force: bool) -> StoreResult<()> {
+pub(super) async fn delete(
+    pool: &PgPool,
+    id: &ResourceId,
+    precondition: Precondition,
+    force: bool,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     let old = documents::remove::<Trip>(&mut transaction, id, precondition).await?;
     let name = TripName::new(id.clone()).to_string();
-    let referring: Vec<String> = sqlx::query_scalar("SELECT id FROM agenda_items WHERE trip = $1").bind(&name).fetch_all(&mut *transaction).await?;
+    let referring: Vec<String> = sqlx::query_scalar("SELECT id FROM agenda_items WHERE trip = $1")
+        .bind(&name)
+        .fetch_all(&mut *transaction)
+        .await?;
     if !referring.is_empty() && !force {
         return Err(StoreError::Referenced {
             resource: name,
@@ -60,13 +89,27 @@ pub(super) async fn delete(pool: &PgPool, id: &ResourceId, precondition: Precond
         let item = ResourceId::parse(&item).map_err(StoreError::Internal)?;
         super::agenda::remove(&mut transaction, &item, Precondition::None).await?;
     }
-    write_countries(&mut transaction, old.seq, &countries(&old.stored.value), &BTreeSet::new()).await?;
+    write_countries(
+        &mut transaction,
+        old.seq,
+        &countries(&old.stored.value),
+        &BTreeSet::new(),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(())
 }
 
-pub(super) async fn list(pool: &PgPool, filter: &TripFilter, page: PageRequest) -> StoreResult<Page<Stored<Trip>>> {
-    let columns = SELECT_COLUMNS.split(", ").map(|column| format!("t.{column}")).collect::<Vec<_>>().join(", ");
+pub(super) async fn list(
+    pool: &PgPool,
+    filter: &TripFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Stored<Trip>>> {
+    let columns = SELECT_COLUMNS
+        .split(", ")
+        .map(|column| format!("t.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {columns} FROM "));
     if let Some(country) = &filter.country {
         query
@@ -78,15 +121,23 @@ pub(super) async fn list(pool: &PgPool, filter: &TripFilter, page: PageRequest) 
     }
     query.push_bind(page.after.unwrap_or(0));
     if let Some(traveler) = &filter.traveler {
-        query.push(" AND t.traveler = ").push_bind(traveler.to_string());
+        query
+            .push(" AND t.traveler = ")
+            .push_bind(traveler.to_string());
     }
     if let Some(from) = filter.from_date {
-        query.push(" AND t.last_date >= ").push_bind(format_date(from));
+        query
+            .push(" AND t.last_date >= ")
+            .push_bind(format_date(from));
     }
     if let Some(to) = filter.to_date {
-        query.push(" AND t.first_date <= ").push_bind(format_date(to));
+        query
+            .push(" AND t.first_date <= ")
+            .push_bind(format_date(to));
     }
-    query.push(" ORDER BY t.seq LIMIT ").push_bind(page_limit(page));
+    query
+        .push(" ORDER BY t.seq LIMIT ")
+        .push_bind(page_limit(page));
     let rows = query.build().fetch_all(pool).await?;
     documents::paginate(rows, page.size)
 }
@@ -101,7 +152,10 @@ async fn require_traveler(connection: &mut PgConnection, trip: &Trip) -> StoreRe
     if exists {
         Ok(())
     } else {
-        Err(StoreError::BadReference { field: "traveler".into(), description: format!("{} does not exist", trip.traveler) })
+        Err(StoreError::BadReference {
+            field: "traveler".into(),
+            description: format!("{} does not exist", trip.traveler),
+        })
     }
 }
 
@@ -109,12 +163,25 @@ fn countries(trip: &Trip) -> BTreeSet<CountryCode> {
     trip.legs.iter().map(|leg| leg.country).collect()
 }
 
-async fn write_countries(connection: &mut PgConnection, seq: i64, old: &BTreeSet<CountryCode>, new: &BTreeSet<CountryCode>) -> StoreResult<()> {
+async fn write_countries(
+    connection: &mut PgConnection,
+    seq: i64,
+    old: &BTreeSet<CountryCode>,
+    new: &BTreeSet<CountryCode>,
+) -> StoreResult<()> {
     for gone in old.difference(new) {
-        sqlx::query("DELETE FROM trip_countries WHERE country = $1 AND trip_seq = $2").bind(gone.as_str()).bind(seq).execute(&mut *connection).await?;
+        sqlx::query("DELETE FROM trip_countries WHERE country = $1 AND trip_seq = $2")
+            .bind(gone.as_str())
+            .bind(seq)
+            .execute(&mut *connection)
+            .await?;
     }
     for added in new.difference(old) {
-        sqlx::query("INSERT INTO trip_countries (country, trip_seq) VALUES ($1, $2)").bind(added.as_str()).bind(seq).execute(&mut *connection).await?;
+        sqlx::query("INSERT INTO trip_countries (country, trip_seq) VALUES ($1, $2)")
+            .bind(added.as_str())
+            .bind(seq)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }

@@ -367,17 +367,32 @@ pub(super) async fn redeliver(
     let now = documents::now().timestamp_micros();
     let sql = format!(
         "UPDATE deliveries SET state = 'pending', next_attempt_time = ?, lease_until = NULL \
-         WHERE id = ? AND subscription_id = ? RETURNING {DELIVERY_COLUMNS}"
+         WHERE id = ? AND subscription_id = ? AND (lease_until IS NULL OR lease_until <= ?) RETURNING {DELIVERY_COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(now)
         .bind(delivery_id)
         .bind(subscription.as_str())
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+    let Some(row) = row else {
+        // Not updated: either it does not exist, or a worker holds it right now.
+        let resource = format!("subscriptions/{subscription}/deliveries/{delivery_id}");
+        let exists = sqlx::query_scalar::<_, i32>(
+            "SELECT 1 FROM deliveries WHERE id = ? AND subscription_id = ?",
+        )
+        .bind(delivery_id)
+        .bind(subscription.as_str())
         .fetch_optional(pool)
         .await?
-        .ok_or_else(|| StoreError::NotFound {
-            resource: format!("subscriptions/{subscription}/deliveries/{delivery_id}"),
-        })?;
+        .is_some();
+        return Err(if exists {
+            StoreError::InFlight { resource }
+        } else {
+            StoreError::NotFound { resource }
+        });
+    };
     decode_delivery(&row)
 }
 
