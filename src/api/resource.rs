@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::store::{Precondition, Store, StoreError, StoreResult, Stored};
 
 /// How often an update re-reads and retries when another writer got there first.
-const UPDATE_ATTEMPTS: usize = 5;
+const UPDATE_ATTEMPTS: u64 = 8;
 
 /// Read-merge-write cycles of one resource queue here, so concurrent updates in this process
 /// wait for each other instead of failing each other's revision check until the retries run
@@ -105,7 +105,7 @@ pub async fn update<R: Resource>(
 ) -> ApiResult<Stored<R>> {
     let name = parse_name::<R::Collection>(&format!("{}.name", R::FIELD), raw_name)?;
     let _queued = update_lock(&name.to_string()).lock().await;
-    for _ in 0..UPDATE_ATTEMPTS {
+    for attempt in 1..=UPDATE_ATTEMPTS {
         let stored = R::get(store.as_ref(), name.id()).await?;
         if !etag.is_empty() && etag != stored.etag() {
             return Err(ApiError::EtagMismatch {
@@ -129,7 +129,12 @@ pub async fn update<R: Resource>(
         )
         .await
         {
-            Err(StoreError::Stale { .. }) if etag.is_empty() => continue,
+            Err(StoreError::Stale { .. }) if etag.is_empty() => {
+                // A writer in another replica got there first: back off a little, with jitter,
+                // so the two do not collide again.
+                let pause = rand::random_range(attempt * 5..=attempt * 20);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
             Err(StoreError::Stale { resource }) => {
                 return Err(ApiError::EtagMismatch {
                     resource,

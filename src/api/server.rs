@@ -81,6 +81,7 @@ pub async fn serve(
     // WatchDigests streams never end on their own: they end when shutdown begins, or the
     // server would wait for them forever.
     let (stopping, streams_stop) = tokio::sync::watch::channel(false);
+    let mut grace_starts = streams_stop.clone();
     let shutdown = async move {
         shutdown.await;
         let _ = stopping.send(true);
@@ -116,8 +117,20 @@ pub async fn serve(
         .add_service(agenda)
         .add_service(digests)
         .add_service(subscriptions)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    // In-flight calls get a grace period; a client that never reads its answer cannot hold
+    // the process up past it.
+    let grace = config.request_timeout + Duration::from_secs(5);
+    let result = tokio::select! {
+        served = result => served,
+        () = async {
+            let _ = grace_starts.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace = ?grace, "calls still open after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
     watcher.abort();
     result?;
     Ok(())

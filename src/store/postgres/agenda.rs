@@ -139,7 +139,7 @@ pub(super) async fn list(
     }
     if let Some(search) = &filter.query {
         query
-            .push(" AND EXISTS (SELECT 1 FROM agenda_search s WHERE s.item_seq = a.seq AND s.search @@ to_tsquery('simple', ")
+            .push(" AND EXISTS (SELECT 1 FROM agenda_search s WHERE s.item_seq = a.seq AND s.search @@ to_tsquery('briefing_search', ")
             .push_bind(search.to_tsquery())
             .push("))");
     }
@@ -257,7 +257,7 @@ async fn write_index(
         .execute(&mut *connection)
         .await?;
     sqlx::query(
-        "INSERT INTO agenda_search (item_seq, search) VALUES ($1, to_tsvector('simple', $2))",
+        "INSERT INTO agenda_search (item_seq, search) VALUES ($1, to_tsvector('briefing_search', $2))",
     )
     .bind(seq)
     .bind(format!("{} {}", item.title, item.summary))

@@ -54,7 +54,12 @@ CREATE INDEX agenda_items_by_date ON agenda_items (date, seq);
 CREATE INDEX agenda_items_by_trip ON agenda_items (trip, seq) WHERE trip IS NOT NULL;
 CREATE INDEX agenda_items_by_event_type ON agenda_items (event_type, seq);
 
--- Full-text search over title and summary, written in the same transaction as the item.
+-- Full-text search over title and summary, written in the same transaction as the item:
+-- words as they are, lowercased and without accents, as SQLite's unicode61 tokenizer does.
+CREATE EXTENSION IF NOT EXISTS unaccent;
+CREATE TEXT SEARCH CONFIGURATION briefing_search (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION briefing_search
+    ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
 CREATE TABLE agenda_search (
     item_seq BIGINT PRIMARY KEY,
     search tsvector NOT NULL

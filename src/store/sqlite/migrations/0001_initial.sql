@@ -1,8 +1,9 @@
 -- Every resource table keeps the resource as a JSON record (`body`) plus the columns its
--- filters need. `seq` is the immutable position that lists page by.
+-- filters need. `seq` is the immutable position that lists page by; AUTOINCREMENT so a
+-- position is never handed out twice, not even after the newest row is deleted.
 
 CREATE TABLE officials (
-    seq INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     revision INTEGER NOT NULL,
     create_time INTEGER NOT NULL,
@@ -14,7 +15,7 @@ CREATE TABLE officials (
 CREATE INDEX officials_by_country ON officials (country, seq);
 
 CREATE TABLE trips (
-    seq INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     revision INTEGER NOT NULL,
     create_time INTEGER NOT NULL,
@@ -33,7 +34,7 @@ CREATE TABLE trip_countries (
 ) WITHOUT ROWID;
 
 CREATE TABLE agenda_items (
-    seq INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     revision INTEGER NOT NULL,
     create_time INTEGER NOT NULL,
