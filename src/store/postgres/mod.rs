@@ -44,6 +44,14 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|error| StoreError::Unavailable(format!("bad postgres url: {error}")))?
             .application_name("briefing");
+        // One plain connection first: its error says why (refused, unknown database, auth),
+        // where the pool would only say it timed out.
+        let probe = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}"))
+            })?;
+        sqlx::Connection::close(probe).await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(16)
             // A call fails with UNAVAILABLE soon after the database goes away, rather than hang.
