@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::temporary_database;
+use crate::helpers::{Backend, fresh_database, postgres_server};
 
 fn briefing(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_briefing"))
@@ -49,26 +49,39 @@ fn an_unknown_flag_is_refused() {
     assert_fails_with(&output, "--colour");
 }
 
-#[test]
-fn a_port_in_use_is_named() {
+#[tokio::test]
+async fn a_port_in_use_is_named() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = taken.local_addr().expect("address").to_string();
-    let (directory, url) = temporary_database();
+    let (database, url) = fresh_database().await;
     let output = briefing(&["serve", "--listen", &address, "--database", &url]);
     assert_fails_with(&output, &format!("cannot listen on {address}"));
-    drop(directory);
+    drop(database);
 }
 
 #[test]
 fn a_database_that_cannot_be_opened_is_named() {
+    let (unopenable, named) = match crate::BACKEND {
+        Backend::Sqlite => (
+            "sqlite:///no/such/directory/briefing.db".to_owned(),
+            "/no/such/directory/briefing.db",
+        ),
+        Backend::Postgres => (
+            format!(
+                "{}/briefing_no_such_database",
+                postgres_server().trim_end_matches('/')
+            ),
+            "briefing_no_such_database",
+        ),
+    };
     let output = briefing(&[
         "serve",
         "--listen",
         "127.0.0.1:0",
         "--database",
-        "sqlite:///no/such/directory/briefing.db",
+        &unopenable,
     ]);
-    assert_fails_with(&output, "/no/such/directory/briefing.db");
+    assert_fails_with(&output, named);
     let output = briefing(&[
         "serve",
         "--listen",
@@ -79,9 +92,9 @@ fn a_database_that_cannot_be_opened_is_named() {
     assert_fails_with(&output, "unsupported database url");
 }
 
-#[test]
-fn migrate_creates_the_schema_and_says_so() {
-    let (directory, url) = temporary_database();
+#[tokio::test]
+async fn migrate_creates_the_schema_and_says_so() {
+    let (database, url) = fresh_database().await;
     let output = briefing(&["migrate", "--database", &url]);
     assert!(
         output.status.success(),
@@ -91,5 +104,5 @@ fn migrate_creates_the_schema_and_says_so() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
     let again = briefing(&["migrate", "--database", &url]);
     assert!(again.status.success(), "migrating twice is harmless");
-    drop(directory);
+    drop(database);
 }

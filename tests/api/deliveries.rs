@@ -9,7 +9,7 @@ use crate::digest_helpers::{
     compile, compile_request, deliveries, digests, quick_and, runs, subscribe_webhook,
     subscriptions, wait_for_delivery,
 };
-use crate::helpers::{TestApp, spawn_app_with_args, temporary_database};
+use crate::helpers::{TestApp, fresh_database, spawn_app_with_args};
 use crate::receiver::{Received, Receiver, Reply};
 
 /// How many requests and successes the receiver saw per `webhook-id`.
@@ -31,7 +31,7 @@ fn per_id(received: &[Received]) -> HashMap<String, (usize, usize)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_mid_delivery_delivers_once_more_with_the_same_id() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let flags = quick_and(&[
         "--demo",
         "--delivery-timeout-seconds",
@@ -109,7 +109,7 @@ async fn a_restart_mid_delivery_delivers_once_more_with_the_same_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn compiling_one_day_twice_at_once_yields_one_digest_and_one_delivery() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let app = spawn_app_with_args(&url, &quick_and(&["--demo"])).await;
     let receiver = Receiver::start().await;
     let subscription = subscribe_webhook(&app, &receiver).await;
@@ -189,7 +189,7 @@ fn file_names(directory: &std::path::Path) -> Vec<String> {
 
 #[tokio::test]
 async fn a_directory_receives_markdown_and_json_and_no_temporary_file() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let app = spawn_app_with_args(&url, &quick_and(&["--demo"])).await;
     let target = tempfile::tempdir().expect("target directory");
     let subscription = subscribe_directory(&app, target.path()).await;
@@ -249,7 +249,7 @@ async fn a_directory_receives_markdown_and_json_and_no_temporary_file() {
 
 #[tokio::test]
 async fn a_directory_that_disappears_is_retried_then_dead_letter() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let app = spawn_app_with_args(
         &url,
         &quick_and(&["--demo", "--delivery-max-attempts", "2"]),

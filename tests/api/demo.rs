@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use briefing::api::pb;
 use serde_json::Value;
 
-use crate::helpers::{official, spawn_app_with, spawn_demo_app, temporary_database};
+use crate::helpers::{fresh_database, official, spawn_app_with, spawn_demo_app};
 
 fn demo_records() -> Vec<Value> {
     serde_json::from_str(briefing::import::DEMO_DATA).expect("the demo data is a JSON array")
@@ -263,7 +263,7 @@ async fn full_text_search_for_alliance_finds_every_item_that_says_it() {
 
 #[tokio::test]
 async fn demo_data_is_loaded_once_and_only_into_an_empty_store() {
-    let (directory, url) = temporary_database();
+    let (database, url) = fresh_database().await;
     let first = spawn_app_with(&url, true).await;
     let loaded = first.snapshot().await;
     first.stop().await;
@@ -275,7 +275,7 @@ async fn demo_data_is_loaded_once_and_only_into_an_empty_store() {
     );
     again.stop().await;
 
-    let (other_directory, other_url) = temporary_database();
+    let (other_database, other_url) = fresh_database().await;
     let own = spawn_app_with(&other_url, false).await;
     own.create_official("mine", official("Mine", "USA")).await;
     own.stop().await;
@@ -287,5 +287,5 @@ async fn demo_data_is_loaded_once_and_only_into_an_empty_store() {
         "demo data never mixes into a store that holds data"
     );
     assert!(snapshot.trips.is_empty() && snapshot.agenda_items.is_empty());
-    drop((directory, other_directory));
+    drop((database, other_database));
 }

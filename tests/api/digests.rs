@@ -6,14 +6,15 @@ use tonic::Code;
 
 use crate::digest_helpers::{QUICK, compile, compile_request, digests, runs};
 use crate::helpers::{
-    TestApp, assert_invalid, assert_status, item, spawn_app_with_args, temporary_database,
+    DatabaseGuard, TestApp, assert_invalid, assert_status, fresh_database, item,
+    spawn_app_with_args,
 };
 
-async fn spawn_demo() -> (tempfile::TempDir, TestApp) {
-    let (directory, url) = temporary_database();
+async fn spawn_demo() -> (DatabaseGuard, TestApp) {
+    let (database, url) = fresh_database().await;
     let mut flags = vec!["--demo"];
     flags.extend_from_slice(QUICK);
-    (directory, spawn_app_with_args(&url, &flags).await)
+    (database, spawn_app_with_args(&url, &flags).await)
 }
 
 fn texts(lines: &[pb::DigestLine]) -> Vec<&str> {
@@ -30,7 +31,7 @@ fn about(lines: &[pb::DigestLine], country: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn the_demo_day_names_the_alliances_the_tensions_and_the_acting_president() {
-    let (_directory, app) = spawn_demo().await;
+    let (_database, app) = spawn_demo().await;
     let digest = compile(&app, "2025-01-06", false).await;
 
     assert_eq!(digest.name, "digests/daily-2025-01-06");
@@ -153,7 +154,7 @@ async fn the_demo_day_names_the_alliances_the_tensions_and_the_acting_president(
 
 #[tokio::test]
 async fn compiling_again_returns_the_digest_unless_forced_and_forcing_changes_no_byte() {
-    let (_directory, app) = spawn_demo().await;
+    let (_database, app) = spawn_demo().await;
     let first = compile(&app, "2025-01-06", false).await;
     let again = compile(&app, "2025-01-06", false).await;
     assert_eq!(again, first, "without force the stored digest comes back");
@@ -229,7 +230,7 @@ async fn compiling_again_returns_the_digest_unless_forced_and_forcing_changes_no
 
 #[tokio::test]
 async fn list_digests_pages_newest_first_and_filters_by_kind_and_dates() {
-    let (_directory, app) = spawn_demo().await;
+    let (_database, app) = spawn_demo().await;
     for date in ["2025-01-05", "2025-01-06", "2025-01-07", "2025-01-08"] {
         compile(&app, date, false).await;
     }
@@ -372,7 +373,7 @@ async fn list_digests_pages_newest_first_and_filters_by_kind_and_dates() {
 
 #[tokio::test]
 async fn bad_input_is_invalid_argument_naming_the_field() {
-    let (_directory, app) = spawn_demo().await;
+    let (_database, app) = spawn_demo().await;
     let mut client = digests(&app);
 
     for (kind, date, field) in [

@@ -5,11 +5,11 @@ use briefing::api::pb::agenda_service_client::AgendaServiceClient;
 use briefing::api::pb::official_service_client::OfficialServiceClient;
 use briefing::api::pb::trip_service_client::TripServiceClient;
 
-use crate::helpers::{ServerProcess, final_trip, item, official, temporary_database};
+use crate::helpers::{ServerProcess, final_trip, fresh_database, item, official};
 
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill() {
-    let (directory, url) = temporary_database();
+    let (database, url) = fresh_database().await;
     let mut expected_items: Vec<pb::AgendaItem> = Vec::new();
     let mut deleted: Vec<String> = Vec::new();
     let mut expected_official = None;
@@ -178,5 +178,5 @@ async fn acknowledged_writes_survive_sigkill() {
         }
         server.kill_hard();
     }
-    drop(directory);
+    drop(database);
 }

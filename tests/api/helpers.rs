@@ -30,19 +30,28 @@ pub struct TestApp {
     pub agenda: AgendaServiceClient<Channel>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
-    /// Keeps the temporary database alive as long as the app.
-    _directory: Option<TempDir>,
-    /// Drops the app's PostgreSQL database after it.
-    _postgres: Option<PostgresDatabase>,
+    /// The database the app was given by [`spawn_app`] or [`spawn_demo_app`], removed after it.
+    _database: Option<DatabaseGuard>,
 }
 
-/// Names a PostgreSQL server (`postgres://postgres@127.0.0.1:5432`, no database) to run the
-/// tests that use [`spawn_app`] and [`spawn_demo_app`] on PostgreSQL instead of SQLite, each in
-/// a database of its own.
-pub const POSTGRES_SERVER_VARIABLE: &str = "BRIEFING_TEST_API_POSTGRES";
+/// The storage backend a test binary runs the suite on: `tests/api` on SQLite,
+/// `tests/postgres.rs` on PostgreSQL. Each crate root says which in its `BACKEND` constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "each test binary constructs only the variant it runs on"
+)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
-/// A server on a fresh, empty database: a temporary SQLite file, or a new PostgreSQL database
-/// when [`POSTGRES_SERVER_VARIABLE`] is set.
+/// Names a PostgreSQL server (`postgres://postgres@127.0.0.1:5432`, no database). `build.rs`
+/// compiles `tests/postgres.rs` when it is set, and each test there creates a database of its
+/// own on that server and drops it afterwards.
+pub const POSTGRES_SERVER_VARIABLE: &str = "BRIEFING_TEST_POSTGRES";
+
+/// A server on a fresh, empty database of this binary's [`Backend`].
 pub async fn spawn_app() -> TestApp {
     spawn_on_fresh_database(false).await
 }
@@ -53,31 +62,76 @@ pub async fn spawn_demo_app() -> TestApp {
 }
 
 async fn spawn_on_fresh_database(demo: bool) -> TestApp {
-    match std::env::var(POSTGRES_SERVER_VARIABLE) {
-        Ok(server) if !server.is_empty() => {
-            let database = PostgresDatabase::create(&server).await;
-            let mut app = spawn_app_with(&database.url, demo).await;
-            app._postgres = Some(database);
-            app
+    let (database, url) = fresh_database().await;
+    let mut app = spawn_app_with(&url, demo).await;
+    app._database = Some(database);
+    app
+}
+
+/// A fresh, empty database of this binary's [`Backend`] and its URL: a file in a temporary
+/// directory, or a new database on the PostgreSQL server. It lasts as long as the guard.
+pub async fn fresh_database() -> (DatabaseGuard, String) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    match crate::BACKEND {
+        Backend::Sqlite => {
+            let url = format!(
+                "sqlite://{}",
+                directory.path().join("briefing.db").display()
+            );
+            let guard = DatabaseGuard {
+                directory,
+                _postgres: None,
+            };
+            (guard, url)
         }
-        _ => {
-            let (directory, url) = temporary_database();
-            let mut app = spawn_app_with(&url, demo).await;
-            app._directory = Some(directory);
-            app
+        Backend::Postgres => {
+            let database = PostgresDatabase::create(&postgres_server()).await;
+            let url = database.url.clone();
+            let guard = DatabaseGuard {
+                directory,
+                _postgres: Some(database),
+            };
+            (guard, url)
         }
     }
 }
 
+/// The server [`POSTGRES_SERVER_VARIABLE`] names now, or named when the tests were compiled.
+pub fn postgres_server() -> String {
+    std::env::var(POSTGRES_SERVER_VARIABLE)
+        .ok()
+        .filter(|server| !server.is_empty())
+        .or_else(|| option_env!("BRIEFING_TEST_POSTGRES").map(str::to_owned))
+        .filter(|server| !server.is_empty())
+        .unwrap_or_else(|| {
+            panic!("the PostgreSQL suite needs {POSTGRES_SERVER_VARIABLE} to name a server")
+        })
+}
+
+/// Keeps a test's database for as long as it lives: the temporary directory of the SQLite
+/// file (on PostgreSQL an empty one, for the files a test writes), and the PostgreSQL
+/// database, dropped after the directory.
+pub struct DatabaseGuard {
+    directory: TempDir,
+    _postgres: Option<PostgresDatabase>,
+}
+
+impl DatabaseGuard {
+    /// A temporary directory that lives as long as the database, for files the test writes.
+    pub fn directory(&self) -> &std::path::Path {
+        self.directory.path()
+    }
+}
+
 /// A database created for one test on a PostgreSQL server, dropped with it.
-pub struct PostgresDatabase {
+struct PostgresDatabase {
     server: String,
     name: String,
-    pub url: String,
+    url: String,
 }
 
 impl PostgresDatabase {
-    pub async fn create(server: &str) -> Self {
+    async fn create(server: &str) -> Self {
         use sqlx::Connection as _;
         let server = server.trim_end_matches('/').to_owned();
         let name = format!("briefing_api_{}", uuid::Uuid::now_v7().simple());
@@ -120,16 +174,6 @@ impl Drop for PostgresDatabase {
             eprintln!("could not drop test database {}: {error}", self.name);
         }
     }
-}
-
-/// A fresh temporary directory and the URL of a database file inside it.
-pub fn temporary_database() -> (TempDir, String) {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    let url = format!(
-        "sqlite://{}",
-        directory.path().join("briefing.db").display()
-    );
-    (directory, url)
 }
 
 /// Builds the real [`Application`] on `database_url` as `briefing serve` would, on a free port.
@@ -176,8 +220,7 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         channel,
         shutdown: Some(shutdown),
         server: Some(server),
-        _directory: None,
-        _postgres: None,
+        _database: None,
     }
 }
 
@@ -191,8 +234,9 @@ impl TestApp {
         self.server.take().expect("the server is still running")
     }
 
-    /// Stops the server and waits for it, keeping the database: another app can open it.
-    pub async fn stop(mut self) -> Option<TempDir> {
+    /// Stops the server and waits for it. The database outlives it only if the test holds its
+    /// guard (from [`fresh_database`]): then another app can open it.
+    pub async fn stop(mut self) {
         let server = self.begin_shutdown();
         drop(self.channel);
         drop(self.trips);
@@ -202,7 +246,6 @@ impl TestApp {
             .await
             .expect("server task joins")
             .expect("server stops cleanly");
-        self._directory.take()
     }
 
     pub async fn create_official(&self, id: &str, official: pb::Official) -> pb::Official {

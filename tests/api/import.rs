@@ -4,7 +4,7 @@ use std::process::Command;
 
 use briefing::api::pb;
 
-use crate::helpers::{item, spawn_app, spawn_app_with, temporary_database};
+use crate::helpers::{fresh_database, item, spawn_app, spawn_app_with};
 
 fn message(id: &str, agenda_item: Option<pb::AgendaItem>) -> pb::ImportAgendaItemsRequest {
     pb::ImportAgendaItemsRequest {
@@ -213,8 +213,8 @@ const NDJSON: &str = r#"{"id": "talks", "agenda_item": {"title": "Talks in Seoul
 
 #[tokio::test]
 async fn the_import_command_loads_ndjson_and_reports_bad_records() {
-    let (directory, url) = temporary_database();
-    let file = directory.path().join("records.ndjson");
+    let (database, url) = fresh_database().await;
+    let file = database.directory().join("records.ndjson");
     std::fs::write(&file, NDJSON).expect("write records");
     let output = Command::new(env!("CARGO_BIN_EXE_briefing"))
         .args([
@@ -265,13 +265,13 @@ async fn the_import_command_loads_ndjson_and_reports_bad_records() {
         .expect("imported official");
     assert_eq!(blinken.roles[0].state(), pb::RoleState::Active);
     assert!(app.get_item("agendaItems/bad").await.is_err());
-    drop(directory);
+    drop(database);
 }
 
 #[tokio::test]
 async fn the_import_command_reads_a_json_array() {
-    let (directory, url) = temporary_database();
-    let file = directory.path().join("records.json");
+    let (database, url) = fresh_database().await;
+    let file = database.directory().join("records.json");
     let records: Vec<&str> = NDJSON
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.contains("\"bad\""))
@@ -294,5 +294,5 @@ async fn the_import_command_reads_a_json_array() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("stored 3 records, rejected 0"));
     let app = spawn_app_with(&url, false).await;
     assert_eq!(app.snapshot().await.agenda_items.len(), 1);
-    drop(directory);
+    drop(database);
 }

@@ -1,5 +1,10 @@
 //! Black-box tests of the briefing gRPC API: each starts the real server on `127.0.0.1:0` with
 //! a fresh database and does what a client does. One file per feature.
+//!
+//! This binary runs them on SQLite; `tests/postgres.rs` runs the same files on PostgreSQL.
+
+/// The backend every test of this binary runs on (see `helpers::fresh_database`).
+const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod agenda;
 mod cli;

@@ -1,7 +1,7 @@
-//! The schedule and its run ledger. With the library and a hand-moved clock on a real SQLite
-//! file: catch-up after an outage compiles exactly the missed days, and a month across a
-//! daylight-saving change runs once per local day at the configured local hour. With the real
-//! server: a cron schedule compiles a day once and delivers it.
+//! The schedule and its run ledger. With the library and a hand-moved clock on a real database
+//! of the suite's backend: catch-up after an outage compiles exactly the missed days, and a
+//! month across a daylight-saving change runs once per local day at the configured local hour.
+//! With the real server: a cron schedule compiles a day once and delivers it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,10 +13,9 @@ use briefing::store::digests::{DigestRun, RunFilter, RunState};
 use briefing::store::{PageRequest, Store};
 use chrono::{DateTime, NaiveDate, Timelike as _, Utc};
 use chrono_tz::Tz;
-use tempfile::TempDir;
 
 use crate::digest_helpers::{runs, subscribe_webhook, wait_for_delivery};
-use crate::helpers::{eventually, spawn_app_with_args, temporary_database};
+use crate::helpers::{DatabaseGuard, eventually, fresh_database, spawn_app_with_args};
 use crate::receiver::Receiver;
 
 /// A clock that only moves when the test says so.
@@ -34,18 +33,18 @@ impl Clock for ManualClock {
     }
 }
 
-/// A scheduler on a fresh SQLite file, wired as `briefing serve` wires it, with a manual clock.
+/// A scheduler on a fresh database, wired as `briefing serve` wires it, with a manual clock.
 struct Ledger {
     store: Arc<dyn Store>,
     runner: Arc<Runner>,
     clock: Arc<ManualClock>,
     scheduler: Scheduler,
-    _directory: TempDir,
+    _database: DatabaseGuard,
 }
 
 impl Ledger {
     async fn new(plan: Plan, catch_up_days: u32, demo: bool) -> Self {
-        let (directory, url) = temporary_database();
+        let (database, url) = fresh_database().await;
         let store = briefing::startup::open_store(&url)
             .await
             .expect("open the store");
@@ -84,7 +83,7 @@ impl Ledger {
             runner,
             clock,
             scheduler,
-            _directory: directory,
+            _database: database,
         }
     }
 
@@ -365,7 +364,7 @@ async fn subscribe_before_start(url: &str, receiver: &Receiver) -> pb::Subscript
 
 #[tokio::test]
 async fn a_server_on_a_cron_schedule_compiles_today_once_and_delivers_it() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let zone = zone_away_from_midnight();
     let receiver = Receiver::start().await;
     let subscription = subscribe_before_start(&url, &receiver).await;
@@ -416,7 +415,7 @@ async fn a_server_on_a_cron_schedule_compiles_today_once_and_delivers_it() {
 
 #[tokio::test]
 async fn a_cron_fire_compiles_its_day_with_the_schedule_trigger() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let zone = zone_away_from_midnight();
     let receiver = Receiver::start().await;
     let subscription = subscribe_before_start(&url, &receiver).await;

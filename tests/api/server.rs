@@ -15,8 +15,8 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_reflection::pb::{v1, v1alpha};
 
 use crate::helpers::{
-    PATIENCE, ServerProcess, eventually, final_trip, item, official, spawn_app, spawn_demo_app,
-    temporary_database, within,
+    PATIENCE, ServerProcess, eventually, final_trip, fresh_database, item, official, spawn_app,
+    spawn_demo_app, within,
 };
 
 const SERVICES: [&str; 3] = [
@@ -313,7 +313,7 @@ async fn graceful_shutdown_lets_an_in_flight_call_finish() {
 #[tokio::test]
 async fn the_binary_stops_cleanly_on_sigterm_and_ctrl_c() {
     for signal in ["TERM", "INT"] {
-        let (directory, url) = temporary_database();
+        let (database, url) = fresh_database().await;
         let mut server = ServerProcess::start(&url, &[]);
         let channel = server.connect().await;
         let mut officials =
@@ -331,13 +331,13 @@ async fn the_binary_stops_cleanly_on_sigterm_and_ctrl_c() {
             "exit status after SIG{signal}: {status:?}"
         );
         server.wait_for_log("stopped");
-        drop(directory);
+        drop(database);
     }
 }
 
 #[tokio::test]
 async fn health_and_reflection_work_on_the_real_binary_with_demo_data() {
-    let (directory, url) = temporary_database();
+    let (database, url) = fresh_database().await;
     let server = ServerProcess::start(&url, &["--demo"]);
     let channel = server.connect().await;
     let mut health = HealthClient::new(channel.clone());
@@ -358,5 +358,5 @@ async fn health_and_reflection_work_on_the_real_binary_with_demo_data() {
         .into_inner();
     assert_eq!(trip.legs.len(), 3);
     drop(server);
-    drop(directory);
+    drop(database);
 }

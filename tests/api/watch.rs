@@ -5,7 +5,7 @@ use briefing::api::pb;
 use tonic::Streaming;
 
 use crate::digest_helpers::{QUICK, compile, compile_request, digests};
-use crate::helpers::{PATIENCE, assert_invalid, spawn_app_with_args, temporary_database, within};
+use crate::helpers::{PATIENCE, assert_invalid, fresh_database, spawn_app_with_args, within};
 
 async fn next(stream: &mut Streaming<pb::WatchDigestsResponse>) -> pb::WatchDigestsResponse {
     within(PATIENCE, "the watcher receives a digest", stream.message())
@@ -23,7 +23,7 @@ fn watch(kind: &str, cursor: &str) -> pb::WatchDigestsRequest {
 
 #[tokio::test]
 async fn watchers_receive_new_digests_and_resume_from_a_cursor() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let mut flags = vec!["--demo"];
     flags.extend_from_slice(QUICK);
     let app = spawn_app_with_args(&url, &flags).await;
@@ -89,7 +89,7 @@ async fn watchers_receive_new_digests_and_resume_from_a_cursor() {
 
 #[tokio::test]
 async fn a_bad_cursor_or_kind_is_invalid_argument() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let app = spawn_app_with_args(&url, QUICK).await;
     for (request, field) in [
         (watch("", "not-a-cursor"), "cursor"),
@@ -106,7 +106,7 @@ async fn a_bad_cursor_or_kind_is_invalid_argument() {
 
 #[tokio::test]
 async fn stopping_the_server_ends_open_watches() {
-    let (_directory, url) = temporary_database();
+    let (_database, url) = fresh_database().await;
     let app = spawn_app_with_args(&url, QUICK).await;
     let mut watching = digests(&app)
         .watch_digests(watch("", ""))

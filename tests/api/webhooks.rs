@@ -12,18 +12,18 @@ use crate::digest_helpers::{
     compile, deliveries, quick_and, subscribe_webhook, subscriptions, wait_for_delivery,
 };
 use crate::helpers::{
-    TestApp, assert_invalid, assert_status, spawn_app_with_args, temporary_database,
+    DatabaseGuard, TestApp, assert_invalid, assert_status, fresh_database, spawn_app_with_args,
 };
 use crate::receiver::{Received, Receiver, Reply};
 
 const DAY: &str = "2025-01-06";
 const DIGEST: &str = "digests/daily-2025-01-06";
 
-async fn spawn(more: &[&'static str]) -> (tempfile::TempDir, TestApp) {
-    let (directory, url) = temporary_database();
+async fn spawn(more: &[&'static str]) -> (DatabaseGuard, TestApp) {
+    let (database, url) = fresh_database().await;
     let mut flags = quick_and(more);
     flags.push("--demo");
-    (directory, spawn_app_with_args(&url, &flags).await)
+    (database, spawn_app_with_args(&url, &flags).await)
 }
 
 #[track_caller]
@@ -47,7 +47,7 @@ fn ids(received: &[Received]) -> HashSet<&str> {
 
 #[tokio::test]
 async fn the_secret_is_shown_once_and_the_target_is_validated() {
-    let (_directory, app) = spawn(&[]).await;
+    let (_database, app) = spawn(&[]).await;
     let receiver = Receiver::start().await;
     let created = subscribe_webhook(&app, &receiver).await;
     assert_eq!(created.kind, "daily");
@@ -121,7 +121,7 @@ async fn the_secret_is_shown_once_and_the_target_is_validated() {
 
 #[tokio::test]
 async fn failures_are_retried_with_one_webhook_id_until_one_success() {
-    let (_directory, app) = spawn(&[]).await;
+    let (_database, app) = spawn(&[]).await;
     let receiver = Receiver::start().await;
     receiver.script(
         &[Reply::Status(500), Reply::RetryAfter(503, 1)],
@@ -194,7 +194,7 @@ async fn failures_are_retried_with_one_webhook_id_until_one_success() {
 
 #[tokio::test]
 async fn gone_disables_the_subscription_and_dead_letters_the_delivery() {
-    let (_directory, app) = spawn(&[]).await;
+    let (_database, app) = spawn(&[]).await;
     let receiver = Receiver::start().await;
     receiver.script(&[], Reply::Status(410));
     let subscription = subscribe_webhook(&app, &receiver).await;
@@ -232,7 +232,7 @@ async fn gone_disables_the_subscription_and_dead_letters_the_delivery() {
 
 #[tokio::test]
 async fn the_last_failure_is_dead_letter_and_redelivery_keeps_the_webhook_id() {
-    let (_directory, app) = spawn(&["--delivery-max-attempts", "2"]).await;
+    let (_database, app) = spawn(&["--delivery-max-attempts", "2"]).await;
     let receiver = Receiver::start().await;
     receiver.script(&[], Reply::Status(500));
     let subscription = subscribe_webhook(&app, &receiver).await;
@@ -300,7 +300,7 @@ async fn the_last_failure_is_dead_letter_and_redelivery_keeps_the_webhook_id() {
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_counts_as_a_failed_attempt() {
-    let (_directory, app) = spawn(&[
+    let (_database, app) = spawn(&[
         "--delivery-timeout-seconds",
         "1",
         "--delivery-max-attempts",
@@ -326,7 +326,7 @@ async fn a_receiver_that_never_answers_counts_as_a_failed_attempt() {
 
 #[tokio::test]
 async fn deleting_a_subscription_drops_its_deliveries() {
-    let (_directory, app) = spawn(&[]).await;
+    let (_database, app) = spawn(&[]).await;
     let receiver = Receiver::start().await;
     let subscription = subscribe_webhook(&app, &receiver).await;
     compile(&app, DAY, true).await;
