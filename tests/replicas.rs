@@ -373,7 +373,7 @@ mod replicas {
             "no replica compiled the day a second time"
         );
 
-        let received = received.lock().expect("lock");
+        let received = std::mem::take(&mut *received.lock().expect("lock"));
         assert_eq!(received.bad_signatures, 0);
         assert_eq!(
             received.by_id.len(),
