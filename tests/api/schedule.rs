@@ -480,3 +480,140 @@ async fn a_cron_fire_compiles_its_day_with_the_schedule_trigger() {
     .await;
     assert!(delivered.deliver_time.is_some());
 }
+
+/// Runs a statement on the suite's database behind the store's back (to break and mend data).
+async fn execute_behind_the_store(url: &str, statement: &str) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("statement runs");
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("statement runs");
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_run_is_retried_with_backoff_recorded_and_caught_up_later() {
+    let (database, url) = fresh_database().await;
+    let store = briefing::startup::open_store(&url)
+        .await
+        .expect("open the store");
+    briefing::import::load_demo_if_empty(store.as_ref())
+        .await
+        .expect("demo data");
+    let plan = Plan::parse("daily", "0 0 6 * * *", chrono_tz::UTC).expect("plan");
+    let settings = RunnerSettings {
+        time_zones: vec![("daily".into(), chrono_tz::UTC)],
+        default_time_zone: chrono_tz::UTC,
+        alliances: default_alliances(),
+        lease: Duration::from_secs(60),
+        wait: Duration::from_secs(65),
+    };
+    let runner = Arc::new(Runner::new(
+        store.clone(),
+        settings,
+        Arc::new(tokio::sync::Notify::new()),
+    ));
+    let clock = Arc::new(ManualClock(Mutex::new(DateTime::UNIX_EPOCH)));
+    let scheduler = Scheduler::new(
+        store.clone(),
+        runner,
+        vec![plan],
+        7,
+        RetryPolicy {
+            attempts: 3,
+            first_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+        },
+        clock.clone() as Arc<dyn Clock>,
+    );
+    let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("day");
+    let morning = |text: &str| {
+        DateTime::parse_from_rfc3339(&format!("{text}T07:00:00Z"))
+            .expect("time")
+            .with_timezone(&Utc)
+    };
+
+    clock.set(morning("2025-01-05"));
+    assert_eq!(
+        scheduler.run_due(Trigger::Schedule).await,
+        vec![("daily".to_owned(), day("2025-01-05"))]
+    );
+
+    // An agenda item of the 6th that cannot be read makes that day's compilation fail.
+    execute_behind_the_store(
+        &url,
+        "UPDATE agenda_items SET body = '{' WHERE id = 'seoul-talks'",
+    )
+    .await;
+    clock.set(morning("2025-01-06"));
+    assert!(
+        scheduler.run_due(Trigger::Schedule).await.is_empty(),
+        "the 6th fails"
+    );
+    let failed = store
+        .get_run("daily", day("2025-01-06"))
+        .await
+        .expect("ledger")
+        .expect("run of the 6th");
+    assert_eq!(failed.state, RunState::Failed);
+    assert_eq!(
+        failed.attempts, 3,
+        "tried as often as the retry policy says"
+    );
+    assert!(
+        failed.error.contains("agendaItems/seoul-talks"),
+        "the error names the cause: {}",
+        failed.error
+    );
+    assert!(failed.finish_time.is_some());
+
+    // Mended, the failed day is compiled at the next tick, before the new day.
+    let record = briefing::import::parse_file(briefing::import::DEMO_DATA)
+        .expect("demo")
+        .into_iter()
+        .find(|record| record.id == "seoul-talks")
+        .and_then(|record| record.agenda_item)
+        .expect("the demo item");
+    let body = serde_json::to_string(&record)
+        .expect("json")
+        .replace('\'', "''");
+    execute_behind_the_store(
+        &url,
+        &format!("UPDATE agenda_items SET body = '{body}' WHERE id = 'seoul-talks'"),
+    )
+    .await;
+    clock.set(morning("2025-01-07"));
+    let compiled = scheduler.run_due(Trigger::Schedule).await;
+    assert_eq!(
+        compiled,
+        vec![
+            ("daily".to_owned(), day("2025-01-06")),
+            ("daily".to_owned(), day("2025-01-07"))
+        ]
+    );
+    let mended = store
+        .get_run("daily", day("2025-01-06"))
+        .await
+        .expect("ledger")
+        .expect("run");
+    assert_eq!((mended.state, mended.attempts), (RunState::Done, 4));
+    assert!(
+        store
+            .get_digest(&DigestName {
+                kind: "daily".into(),
+                date: day("2025-01-06")
+            })
+            .await
+            .is_ok()
+    );
+    drop(database);
+}
