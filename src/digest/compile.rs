@@ -1,16 +1,16 @@
 //! The compiler: dyads, trends and the four sections of one day.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
 use super::model::{Digest, Dyad, Line, QuadCounts};
-use super::render::{render, signed, title_list};
+use super::render::{render, signed};
 use super::trend::{Pair, TrailingNets, pairs};
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
 use crate::domain::values::format_date;
-use crate::domain::{AgendaItem, CountryCode, Official, QuadClass, RoleState, Trip};
+use crate::domain::{AgendaItem, CountryCode, Official, QuadClass, ResourceId, RoleState, Trip};
 use crate::store::Stored;
 
 /// An alliance the Alliances section reports on first.
@@ -56,34 +56,162 @@ pub struct Inputs<'a> {
 /// Days ahead the Travel section looks for legs that start.
 const TRAVEL_HORIZON_DAYS: i64 = 7;
 
+/// The day's items in name order, and what the sections read of them laid out flat. Sections
+/// refer to an item by its position here: positions sort as names do, so a sorted list of
+/// positions is the sorted list of names the output holds, built without comparing or copying
+/// names until the output needs them.
+struct Day<'a> {
+    items: Vec<(String, &'a AgendaItem)>,
+    /// The countries of the actors and recipients of each item, with repeats:
+    /// `country_keys[country_starts[p]..country_starts[p + 1]]`. A key sorts as its code does.
+    country_keys: Vec<u16>,
+    country_starts: Vec<usize>,
+    /// The country of each key that occurs.
+    country_of_key: Vec<Option<CountryCode>>,
+    /// The day's contexts in order; each item's contexts as ranks into it, laid out as above.
+    contexts: Vec<&'a str>,
+    context_ranks: Vec<u32>,
+    context_starts: Vec<usize>,
+}
+
+/// Keys for the 26³ three-letter codes.
+const COUNTRY_KEYS: usize = 26 * 26 * 26;
+
+fn country_key(country: CountryCode) -> u16 {
+    country.as_str().bytes().fold(0, |key, letter| {
+        key * 26 + u16::from(letter.saturating_sub(b'A'))
+    })
+}
+
+impl<'a> Day<'a> {
+    fn new(items: Vec<(String, &'a AgendaItem)>) -> Self {
+        let mut contexts: Vec<&str> = items
+            .iter()
+            .flat_map(|(_, item)| item.contexts.iter().map(String::as_str))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        contexts.sort_unstable();
+        let ranks: HashMap<&str, u32> = contexts
+            .iter()
+            .enumerate()
+            .map(|(rank, context)| (*context, u32::try_from(rank).unwrap_or(u32::MAX)))
+            .collect();
+        let mut day = Self {
+            country_keys: Vec::with_capacity(items.len() * 2),
+            country_starts: Vec::with_capacity(items.len() + 1),
+            country_of_key: vec![None; COUNTRY_KEYS],
+            context_ranks: Vec::with_capacity(items.len() * 2),
+            context_starts: Vec::with_capacity(items.len() + 1),
+            contexts,
+            items: Vec::new(),
+        };
+        day.country_starts.push(0);
+        day.context_starts.push(0);
+        for (_, item) in &items {
+            for actor in item.actors.iter().chain(&item.recipients) {
+                let key = country_key(actor.country());
+                day.country_keys.push(key);
+                day.country_of_key[usize::from(key)] = Some(actor.country());
+            }
+            day.country_starts.push(day.country_keys.len());
+            day.context_ranks
+                .extend(item.contexts.iter().map(|context| ranks[context.as_str()]));
+            day.context_starts.push(day.context_ranks.len());
+        }
+        day.items = items;
+        day
+    }
+
+    fn countries(&self, position: usize) -> &[u16] {
+        &self.country_keys[self.country_starts[position]..self.country_starts[position + 1]]
+    }
+
+    fn context_ranks(&self, position: usize) -> &[u32] {
+        &self.context_ranks[self.context_starts[position]..self.context_starts[position + 1]]
+    }
+
+    /// The distinct countries of the items at `positions`, in code order.
+    fn countries_of(&self, positions: &[usize]) -> Vec<CountryCode> {
+        let mut seen = vec![0_u64; COUNTRY_KEYS.div_ceil(64)];
+        for &position in positions {
+            for &key in self.countries(position) {
+                seen[usize::from(key) / 64] |= 1 << (key % 64);
+            }
+        }
+        let mut countries = Vec::new();
+        for (word, bits) in seen.iter().enumerate() {
+            let mut bits = *bits;
+            while bits != 0 {
+                let key = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(country) = self.country_of_key[key] {
+                    countries.push(country);
+                }
+            }
+        }
+        countries
+    }
+
+    /// Every country any item of the day names.
+    fn all_countries(&self) -> HashSet<CountryCode> {
+        self.country_of_key.iter().flatten().copied().collect()
+    }
+
+    fn names(&self, positions: &[usize]) -> Vec<String> {
+        positions
+            .iter()
+            .map(|&position| self.items[position].0.clone())
+            .collect()
+    }
+
+    /// The items' titles, in name order, separated by semicolons.
+    fn titles(&self, positions: &[usize]) -> String {
+        let mut text = String::with_capacity(
+            positions
+                .iter()
+                .map(|&position| self.items[position].1.title.len() + 2)
+                .sum(),
+        );
+        for (index, &position) in positions.iter().enumerate() {
+            if index > 0 {
+                text.push_str("; ");
+            }
+            text.push_str(&self.items[position].1.title);
+        }
+        text
+    }
+}
+
 pub fn compile(inputs: &Inputs<'_>) -> Digest {
     let mut items: Vec<(String, &AgendaItem)> = inputs
         .items
         .iter()
         .filter(|stored| stored.value.date == inputs.day)
         .map(|stored| {
-            (
-                format!("{}/{}", AgendaItems::SEGMENT, stored.id),
-                &stored.value,
-            )
+            let id = stored.id.as_str();
+            let mut name = String::with_capacity(AgendaItems::SEGMENT.len() + 1 + id.len());
+            name.push_str(AgendaItems::SEGMENT);
+            name.push('/');
+            name.push_str(id);
+            (name, &stored.value)
         })
         .collect();
     items.sort_by(|a, b| a.0.cmp(&b.0));
-    let titles: BTreeMap<&str, &str> = items
-        .iter()
-        .map(|(name, item)| (name.as_str(), item.title.as_str()))
-        .collect();
+    let day = Day::new(items);
 
-    let dyads = dyads(&items, inputs);
+    let (dyads, positions) = dyads(&day, inputs);
+    let alliances = alliances(&dyads, &positions, inputs.alliances, &day);
+    let tensions = tensions(&dyads, &positions, &day);
     let mut digest = Digest {
         kind: inputs.kind.to_owned(),
         date: inputs.day,
         time_zone: inputs.time_zone.name().to_owned(),
-        item_count: items.len(),
-        alliances: alliances(&dyads, inputs.alliances, &items, &titles),
-        tensions: tensions(&dyads, &items, &titles),
-        leadership: leadership(inputs, &items),
-        travel: travel(inputs, &items),
+        item_count: day.items.len(),
+        alliances,
+        tensions,
+        leadership: leadership(inputs, &day),
+        travel: travel(inputs, &day.items),
         dyads,
         markdown: String::new(),
     };
@@ -91,87 +219,117 @@ pub fn compile(inputs: &Inputs<'_>) -> Digest {
     digest
 }
 
-fn dyads(items: &[(String, &AgendaItem)], inputs: &Inputs<'_>) -> Vec<Dyad> {
-    let mut by_pair: BTreeMap<Pair, Dyad> = BTreeMap::new();
-    for (name, item) in items {
+/// A pair's activity while the day's items are added up.
+struct Tally {
+    cooperation: f64,
+    conflict: f64,
+    counts: QuadCounts,
+    /// Ranks of its items' contexts among the day's contexts, with repeats.
+    contexts: Vec<u32>,
+    positions: Vec<usize>,
+}
+
+/// The dyads, strongest first, each with the positions of its items (ascending).
+fn dyads(day: &Day<'_>, inputs: &Inputs<'_>) -> (Vec<Dyad>, Vec<Vec<usize>>) {
+    let mut by_pair: BTreeMap<Pair, Tally> = BTreeMap::new();
+    for (position, (_, item)) in day.items.iter().enumerate() {
         let intensity = item.intensity();
+        let item_ranks = day.context_ranks(position);
         for pair in pairs(item) {
-            let dyad = by_pair.entry(pair).or_insert_with(|| Dyad {
-                countries: [pair.0.to_string(), pair.1.to_string()],
+            let tally = by_pair.entry(pair).or_insert_with(|| Tally {
                 cooperation: 0.0,
                 conflict: 0.0,
-                net: 0.0,
                 counts: QuadCounts::default(),
-                trailing_mean: 0.0,
-                trailing_stddev: 0.0,
-                z_score: None,
                 contexts: Vec::new(),
-                agenda_items: Vec::new(),
+                positions: Vec::new(),
             });
-            dyad.cooperation += intensity.max(0.0);
-            dyad.conflict += (-intensity).max(0.0);
+            tally.cooperation += intensity.max(0.0);
+            tally.conflict += (-intensity).max(0.0);
             match item.quad_class() {
-                QuadClass::VerbalCooperation => dyad.counts.verbal_cooperation += 1,
-                QuadClass::MaterialCooperation => dyad.counts.material_cooperation += 1,
-                QuadClass::VerbalConflict => dyad.counts.verbal_conflict += 1,
-                QuadClass::MaterialConflict => dyad.counts.material_conflict += 1,
+                QuadClass::VerbalCooperation => tally.counts.verbal_cooperation += 1,
+                QuadClass::MaterialCooperation => tally.counts.material_cooperation += 1,
+                QuadClass::VerbalConflict => tally.counts.verbal_conflict += 1,
+                QuadClass::MaterialConflict => tally.counts.material_conflict += 1,
             }
-            dyad.contexts.extend(item.contexts.iter().cloned());
-            dyad.agenda_items.push(name.clone());
+            tally.contexts.extend_from_slice(item_ranks);
+            tally.positions.push(position);
         }
     }
-    let mut dyads: Vec<Dyad> = by_pair
+    let mut dyads: Vec<(Dyad, Vec<usize>)> = by_pair
         .into_iter()
-        .map(|(pair, mut dyad)| {
-            dyad.net = dyad.cooperation - dyad.conflict;
+        .map(|(pair, mut tally)| {
+            tally.contexts.sort_unstable();
+            tally.contexts.dedup();
+            let net = tally.cooperation - tally.conflict;
             let (mean, stddev) = inputs.trailing.stats(&pair, inputs.day);
-            dyad.trailing_mean = mean;
-            dyad.trailing_stddev = stddev;
-            dyad.z_score = (stddev > 1e-9).then(|| (dyad.net - mean) / stddev);
-            dyad.contexts = dyad
-                .contexts
-                .into_iter()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            dyad
+            let dyad = Dyad {
+                countries: [pair.0.to_string(), pair.1.to_string()],
+                cooperation: tally.cooperation,
+                conflict: tally.conflict,
+                net,
+                counts: tally.counts,
+                trailing_mean: mean,
+                trailing_stddev: stddev,
+                z_score: (stddev > 1e-9).then(|| (net - mean) / stddev),
+                contexts: tally
+                    .contexts
+                    .iter()
+                    .map(|&rank| day.contexts[rank as usize].to_owned())
+                    .collect(),
+                agenda_items: day.names(&tally.positions),
+            };
+            (dyad, tally.positions)
         })
         .collect();
-    dyads.sort_by(|a, b| {
+    dyads.sort_by(|(a, _), (b, _)| {
         b.net
             .abs()
             .total_cmp(&a.net.abs())
             .then_with(|| a.countries.cmp(&b.countries))
     });
-    dyads
+    dyads.into_iter().unzip()
+}
+
+/// The union of ascending position lists, ascending and without repeats.
+fn union(lists: &[&Vec<usize>]) -> Vec<usize> {
+    let mut all: Vec<usize> = lists.iter().flat_map(|list| list.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
 }
 
 fn alliances(
     dyads: &[Dyad],
+    positions: &[Vec<usize>],
     configured: &[Alliance],
-    items: &[(String, &AgendaItem)],
-    titles: &BTreeMap<&str, &str>,
+    day: &Day<'_>,
 ) -> Vec<Line> {
     let mut covered: BTreeSet<[String; 2]> = BTreeSet::new();
     let mut lines = Vec::new();
     for alliance in configured {
         let members: BTreeSet<String> = alliance.members.iter().map(ToString::to_string).collect();
-        let involved: Vec<&Dyad> = dyads
+        let involved: Vec<usize> = dyads
             .iter()
-            .filter(|dyad| {
+            .enumerate()
+            .filter(|(_, dyad)| {
                 members.contains(&dyad.countries[0]) && members.contains(&dyad.countries[1])
             })
+            .map(|(index, _)| index)
             .collect();
         if involved.is_empty() {
             continue;
         }
-        let mut agenda_items: BTreeSet<String> = BTreeSet::new();
-        for dyad in &involved {
-            covered.insert(dyad.countries.clone());
-            agenda_items.extend(dyad.agenda_items.iter().cloned());
+        for &index in &involved {
+            covered.insert(dyads[index].countries.clone());
         }
-        let cooperation: f64 = involved.iter().map(|dyad| dyad.cooperation).sum();
-        let conflict: f64 = involved.iter().map(|dyad| dyad.conflict).sum();
+        let agenda_items = union(
+            &involved
+                .iter()
+                .map(|&index| &positions[index])
+                .collect::<Vec<_>>(),
+        );
+        let cooperation: f64 = involved.iter().map(|&index| dyads[index].cooperation).sum();
+        let conflict: f64 = involved.iter().map(|&index| dyads[index].conflict).sum();
         let net = cooperation - conflict;
         let mut text = format!(
             "**{}** ({}): net {} (cooperation {}, conflict {})",
@@ -182,14 +340,15 @@ fn alliances(
             signed(conflict).trim_start_matches('+'),
         );
         if members.len() > 2 {
-            let joint = items
+            let joint = agenda_items
                 .iter()
-                .filter(|(name, item)| {
-                    if !agenda_items.contains(name) {
-                        return false;
-                    }
-                    let countries: BTreeSet<String> =
-                        item.countries().iter().map(ToString::to_string).collect();
+                .filter(|&&position| {
+                    let countries: BTreeSet<String> = day.items[position]
+                        .1
+                        .countries()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
                     members.is_subset(&countries)
                 })
                 .count();
@@ -199,88 +358,73 @@ fn alliances(
             ));
         }
         text.push_str(" — ");
-        text.push_str(&title_list(&agenda_items, titles));
+        text.push_str(&day.titles(&agenda_items));
         lines.push(Line {
             text,
             countries: members.into_iter().collect(),
             score: net,
             z_score: None,
-            agenda_items: agenda_items.into_iter().collect(),
+            agenda_items: day.names(&agenda_items),
             resources: Vec::new(),
         });
     }
     sort_by_score(&mut lines);
     let mut others: Vec<Line> = dyads
         .iter()
-        .filter(|dyad| dyad.net > 0.0 && !covered.contains(&dyad.countries))
-        .map(|dyad| dyad_line(dyad, dyad.net, titles))
+        .zip(positions)
+        .filter(|(dyad, _)| dyad.net > 0.0 && !covered.contains(&dyad.countries))
+        .map(|(dyad, positions)| dyad_line(dyad, positions, dyad.net, day))
         .collect();
     sort_by_score(&mut others);
     lines.extend(others);
     lines
 }
 
-fn tensions(
-    dyads: &[Dyad],
-    items: &[(String, &AgendaItem)],
-    titles: &BTreeMap<&str, &str>,
-) -> Vec<Line> {
+fn tensions(dyads: &[Dyad], positions: &[Vec<usize>], day: &Day<'_>) -> Vec<Line> {
     let mut lines: Vec<Line> = dyads
         .iter()
-        .filter(|dyad| dyad.conflict > 0.0)
-        .map(|dyad| dyad_line(dyad, dyad.conflict, titles))
+        .zip(positions)
+        .filter(|(dyad, _)| dyad.conflict > 0.0)
+        .map(|(dyad, positions)| dyad_line(dyad, positions, dyad.conflict, day))
         .collect();
-    let mut contexts: BTreeMap<&str, Vec<&(String, &AgendaItem)>> = BTreeMap::new();
-    for entry in items {
-        for context in &entry.1.contexts {
-            contexts.entry(context.as_str()).or_default().push(entry);
+    // Each context's items, ascending (an item lists a context at most once), contexts in order.
+    let mut contexts: Vec<Vec<usize>> = vec![Vec::new(); day.contexts.len()];
+    for position in 0..day.items.len() {
+        for &rank in day.context_ranks(position) {
+            contexts[rank as usize].push(position);
         }
     }
-    for (context, entries) in contexts {
+    for (context, entries) in day.contexts.iter().zip(contexts) {
         let conflict: f64 = entries
             .iter()
-            .map(|(_, item)| (-item.intensity()).max(0.0))
+            .map(|&position| (-day.items[position].1.intensity()).max(0.0))
             .sum();
         if conflict <= 0.0 {
             continue;
         }
-        let hostile: BTreeSet<String> = entries
+        let (hostile, other): (Vec<usize>, Vec<usize>) = entries
             .iter()
-            .filter(|(_, item)| item.intensity() < 0.0)
-            .map(|(name, _)| name.clone())
-            .collect();
-        let other: BTreeSet<String> = entries
-            .iter()
-            .filter(|(_, item)| item.intensity() >= 0.0)
-            .map(|(name, _)| name.clone())
-            .collect();
+            .partition(|&&position| day.items[position].1.intensity() < 0.0);
         let mut text = format!(
             "context **{context}**: conflict {} — {}",
             signed(conflict).trim_start_matches('+'),
-            title_list(&hostile, titles)
+            day.titles(&hostile)
         );
         if !other.is_empty() {
-            text.push_str(&format!("; alongside: {}", title_list(&other, titles)));
+            text.push_str("; alongside: ");
+            text.push_str(&day.titles(&other));
         }
-        let countries: BTreeSet<String> = entries
-            .iter()
-            .flat_map(|(_, item)| {
-                item.countries()
-                    .into_iter()
-                    .map(|country| country.to_string())
-            })
-            .collect();
         lines.push(Line {
             text,
-            countries: countries.into_iter().collect(),
+            countries: day
+                .countries_of(&entries)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             score: conflict,
             z_score: None,
-            agenda_items: hostile
-                .into_iter()
-                .chain(other)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            // Hostile and alongside together: every item of the context, in name order.
+            agenda_items: day.names(&entries),
             resources: Vec::new(),
         });
     }
@@ -298,12 +442,10 @@ fn tensions(
     lines
 }
 
-fn leadership(inputs: &Inputs<'_>, items: &[(String, &AgendaItem)]) -> Vec<Line> {
+fn leadership(inputs: &Inputs<'_>, items_of_day: &Day<'_>) -> Vec<Line> {
     let day = inputs.day;
-    let day_countries: BTreeSet<CountryCode> = items
-        .iter()
-        .flat_map(|(_, item)| item.countries())
-        .collect();
+    let items = &items_of_day.items;
+    let day_countries = items_of_day.all_countries();
     let mut officials: Vec<&Stored<Official>> = inputs.officials.iter().collect();
     officials.sort_by(|a, b| {
         a.value
@@ -311,20 +453,29 @@ fn leadership(inputs: &Inputs<'_>, items: &[(String, &AgendaItem)]) -> Vec<Line>
             .cmp(&b.value.display_name)
             .then_with(|| a.id.cmp(&b.id))
     });
+    // Who took part in what, in one pass over the items (in their order), not one per official.
+    let mut participations: HashMap<&ResourceId, Vec<&str>> = HashMap::new();
+    for (item_name, item) in items {
+        let mut seen: Vec<&ResourceId> = Vec::with_capacity(item.participants.len());
+        for participant in &item.participants {
+            if !seen.contains(&participant.id()) {
+                seen.push(participant.id());
+                participations
+                    .entry(participant.id())
+                    .or_default()
+                    .push(item_name.as_str());
+            }
+        }
+    }
     let mut changes = Vec::new();
     let mut standing = Vec::new();
     for stored in officials {
         let official = &stored.value;
         let name = format!("{}/{}", Officials::SEGMENT, stored.id);
-        let took_part: Vec<String> = items
-            .iter()
-            .filter(|(_, item)| {
-                item.participants
-                    .iter()
-                    .any(|participant| participant.id() == &stored.id)
-            })
-            .map(|(item_name, _)| item_name.clone())
-            .collect();
+        let took_part: Vec<String> = participations
+            .get(&stored.id)
+            .map(|names| names.iter().map(|name| (*name).to_owned()).collect())
+            .unwrap_or_default();
         for role in &official.roles {
             let already_says_acting = role.title.to_lowercase().contains("acting");
             let office = format!(
@@ -444,19 +595,24 @@ fn travel(inputs: &Inputs<'_>, items: &[(String, &AgendaItem)]) -> Vec<Line> {
             .cmp(&b.value.first_date())
             .then_with(|| a.id.cmp(&b.id))
     });
+    // The items of each trip, in one pass over the items (in their order).
+    let mut by_trip: HashMap<&ResourceId, Vec<&str>> = HashMap::new();
+    for (item_name, item) in items {
+        if let Some(trip) = &item.trip {
+            by_trip
+                .entry(trip.id())
+                .or_default()
+                .push(item_name.as_str());
+        }
+    }
     let mut lines = Vec::new();
     for stored in trips {
         let trip = &stored.value;
         let name = format!("{}/{}", Trips::SEGMENT, stored.id);
-        let trip_items: Vec<String> = items
-            .iter()
-            .filter(|(_, item)| {
-                item.trip
-                    .as_ref()
-                    .is_some_and(|trip| trip.id() == &stored.id)
-            })
-            .map(|(item_name, _)| item_name.clone())
-            .collect();
+        let trip_items: Vec<String> = by_trip
+            .get(&stored.id)
+            .map(|names| names.iter().map(|name| (*name).to_owned()).collect())
+            .unwrap_or_default();
         let resources = vec![name.clone(), trip.traveler.to_string()];
         let traveler = inputs
             .officials
@@ -533,7 +689,7 @@ fn travel(inputs: &Inputs<'_>, items: &[(String, &AgendaItem)]) -> Vec<Line> {
     lines
 }
 
-fn dyad_line(dyad: &Dyad, score: f64, titles: &BTreeMap<&str, &str>) -> Line {
+fn dyad_line(dyad: &Dyad, positions: &[usize], score: f64, day: &Day<'_>) -> Line {
     let trend = dyad
         .z_score
         .map(|z| {
@@ -544,7 +700,6 @@ fn dyad_line(dyad: &Dyad, score: f64, titles: &BTreeMap<&str, &str>) -> Line {
             )
         })
         .unwrap_or_default();
-    let items: BTreeSet<String> = dyad.agenda_items.iter().cloned().collect();
     Line {
         text: format!(
             "**{}**: net {} (cooperation {}, conflict {}){trend} — {}",
@@ -552,7 +707,7 @@ fn dyad_line(dyad: &Dyad, score: f64, titles: &BTreeMap<&str, &str>) -> Line {
             signed(dyad.net),
             signed(dyad.cooperation).trim_start_matches('+'),
             signed(dyad.conflict).trim_start_matches('+'),
-            title_list(&items, titles)
+            day.titles(positions)
         ),
         countries: dyad.countries.to_vec(),
         score,

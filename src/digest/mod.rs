@@ -4,12 +4,14 @@
 
 mod compile;
 pub mod model;
+#[cfg(test)]
+mod reference;
 mod render;
 mod trend;
 
 pub use compile::{Alliance, Inputs, compile, default_alliances};
 pub use model::{Digest, DigestName, Dyad, Line, QuadCounts};
-pub use trend::TrailingNets;
+pub use trend::{Pair, TrailingNets, pairs};
 
 /// The kind compiled when none is named.
 pub const DEFAULT_KIND: &str = crate::domain::subscription::DEFAULT_DIGEST_KIND;
@@ -146,5 +148,135 @@ mod tests {
         // Review (CONSULT 2.5) + importance (SUPPORT 5) + trilateral momentum (CONSULT 2.5).
         assert_eq!(jpn_usa.cooperation, 10.0);
         assert_eq!(jpn_usa.counts.verbal_cooperation, 3);
+    }
+
+    /// Items of a busy day, in the shapes the data set and GDELT give: many pairs, trilateral
+    /// items, hostile and friendly ones, one-decimal intensities, shared contexts, participants
+    /// and trip legs of the demo data.
+    fn busy_day(demo: &Demo, day: NaiveDate, count: usize, seed: u64) -> Vec<Stored<AgendaItem>> {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let countries = [
+            "USA", "KOR", "JPN", "CHN", "PRK", "RUS", "FRA", "UKR", "ISR", "IRN",
+        ];
+        let sectors = ["", "GOV", "MIL"];
+        let contexts = ["military", "diplomatic", "nuclear", "trade", "indo-pacific"];
+        let types = crate::domain::EventType::ALL;
+        let officials: Vec<String> = demo
+            .officials
+            .iter()
+            .map(|official| format!("officials/{}", official.id))
+            .collect();
+        let trip = format!("trips/{}", demo.trips[0].id);
+        (0..count)
+            .map(|index| {
+                let actor = countries[rng.random_range(0..countries.len())];
+                let mut recipient = countries[rng.random_range(0..countries.len())];
+                if recipient == actor {
+                    recipient = if actor == "USA" { "KOR" } else { "USA" };
+                }
+                let mut recipients = vec![format!(
+                    "{recipient}{}",
+                    sectors[rng.random_range(0..sectors.len())]
+                )];
+                if rng.random_bool(0.15) {
+                    let third = countries[rng.random_range(0..countries.len())];
+                    if third != actor && third != recipient {
+                        recipients.push(third.to_owned());
+                    }
+                }
+                let mut item_contexts: Vec<String> = Vec::new();
+                for _ in 0..rng.random_range(0..3) {
+                    let context = contexts[rng.random_range(0..contexts.len())].to_owned();
+                    if !item_contexts.contains(&context) {
+                        item_contexts.push(context);
+                    }
+                }
+                let record = crate::domain::AgendaItemRecord {
+                    title: format!("Item {index} between {actor} and {recipient}"),
+                    date: day.to_string(),
+                    actors: vec![actor.to_owned()],
+                    recipients,
+                    event_type: types[rng.random_range(0..types.len())].code().to_owned(),
+                    contexts: item_contexts,
+                    intensity: rng
+                        .random_bool(0.3)
+                        .then(|| f64::from(rng.random_range(-100..=100)) / 10.0),
+                    participants: if rng.random_bool(0.2) {
+                        vec![officials[rng.random_range(0..officials.len())].clone()]
+                    } else {
+                        Vec::new()
+                    },
+                    trip: if rng.random_bool(0.1) {
+                        trip.clone()
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
+                };
+                stored(
+                    &format!("busy-{seed}-{index:05}"),
+                    AgendaItem::parse(&record).expect("valid generated item"),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_compiler_gives_what_the_reference_compiler_gave() {
+        let demo = demo();
+        let day = NaiveDate::from_ymd_opt(2025, 1, 7).unwrap();
+        // The demo days, then busy days with a trailing window full of activity.
+        for demo_day in 5..=9 {
+            let date = NaiveDate::from_ymd_opt(2025, 1, demo_day).unwrap();
+            let start = date - chrono::Duration::days(TRAILING_DAYS);
+            let trailing = TrailingNets::from_items(
+                TRAILING_DAYS,
+                demo.items
+                    .iter()
+                    .map(|stored| &stored.value)
+                    .filter(|item| item.date >= start && item.date < date),
+            );
+            let inputs = Inputs {
+                kind: DEFAULT_KIND,
+                day: date,
+                time_zone: chrono_tz::UTC,
+                items: &demo.items,
+                trailing: &trailing,
+                officials: &demo.officials,
+                trips: &demo.trips,
+                alliances: &default_alliances(),
+            };
+            assert_eq!(compile(&inputs), reference::compile(&inputs), "{date}");
+        }
+        for seed in 0..4 {
+            let mut items = busy_day(&demo, day, 1_500, seed);
+            let mut history = Vec::new();
+            for back in 1..=TRAILING_DAYS {
+                history.extend(busy_day(
+                    &demo,
+                    day - chrono::Duration::days(back),
+                    40,
+                    seed * 100 + u64::try_from(back).unwrap(),
+                ));
+            }
+            let trailing =
+                TrailingNets::from_items(TRAILING_DAYS, history.iter().map(|stored| &stored.value));
+            items.extend(demo.items.iter().cloned());
+            items.reverse();
+            let inputs = Inputs {
+                kind: DEFAULT_KIND,
+                day,
+                time_zone: chrono_tz::Asia::Seoul,
+                items: &items,
+                trailing: &trailing,
+                officials: &demo.officials,
+                trips: &demo.trips,
+                alliances: &default_alliances(),
+            };
+            let compiled = compile(&inputs);
+            assert!(compiled.dyads.len() > 20 && compiled.item_count > 1_500);
+            assert_eq!(compiled, reference::compile(&inputs), "seed {seed}");
+        }
     }
 }

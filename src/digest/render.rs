@@ -1,13 +1,32 @@
 //! Markdown rendering. Deterministic: fixed number formats, sections in a fixed order.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::model::{Digest, Line};
 use crate::domain::values::format_date;
 
 pub fn render(digest: &Digest) -> String {
-    let mut markdown = String::new();
+    // Sized up front: the lines and the names they cite are nearly all of it.
+    let cited: usize = [
+        &digest.alliances,
+        &digest.tensions,
+        &digest.leadership,
+        &digest.travel,
+    ]
+    .iter()
+    .flat_map(|lines| lines.iter())
+    .map(|line| {
+        line.text.len()
+            + line
+                .agenda_items
+                .iter()
+                .chain(&line.resources)
+                .map(|source| source.len() + 2)
+                .sum::<usize>()
+            + 8
+    })
+    .sum();
+    let mut markdown = String::with_capacity(cited + digest.dyads.len() * 96 + 1024);
     let kind = capitalize(&digest.kind);
     let _ = writeln!(
         markdown,
@@ -73,13 +92,18 @@ fn section(markdown: &mut String, heading: &str, lines: &[Line], empty: &str) {
         return;
     }
     for line in lines {
-        let sources: Vec<&str> = line
-            .agenda_items
-            .iter()
-            .chain(&line.resources)
-            .map(String::as_str)
-            .collect();
-        let _ = writeln!(markdown, "- {} [{}]", line.text, sources.join(", "));
+        // "- {text} [{sources, comma-separated}]", written in place: a busy day's lines name
+        // hundreds of thousands of items.
+        markdown.push_str("- ");
+        markdown.push_str(&line.text);
+        markdown.push_str(" [");
+        for (index, source) in line.agenda_items.iter().chain(&line.resources).enumerate() {
+            if index > 0 {
+                markdown.push_str(", ");
+            }
+            markdown.push_str(source);
+        }
+        markdown.push_str("]\n");
     }
 }
 
@@ -97,15 +121,6 @@ pub fn signed(value: f64) -> String {
 
 fn number(value: f64) -> String {
     signed(value).trim_start_matches('+').to_owned()
-}
-
-/// The items' titles, in name order, separated by semicolons.
-pub fn title_list(names: &BTreeSet<String>, titles: &BTreeMap<&str, &str>) -> String {
-    names
-        .iter()
-        .map(|name| titles.get(name.as_str()).copied().unwrap_or(name.as_str()))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn capitalize(text: &str) -> String {
