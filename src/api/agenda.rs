@@ -52,11 +52,15 @@ impl AgendaService for AgendaApi {
         let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
         let found = self
             .store
-            .list_agenda_items(&filter, page)
+            .list_agenda_records(&filter, page)
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListAgendaItemsResponse {
-            agenda_items: found.items.iter().map(to_proto).collect(),
+            agenda_items: found
+                .items
+                .into_iter()
+                .map(listed_to_proto)
+                .collect::<Result<_, _>>()?,
             next_page_token: paging::next_page_token(found.next_after, &filter),
         }))
     }
@@ -117,20 +121,34 @@ impl AgendaService for AgendaApi {
         let mut stream = request.into_inner();
         let mut import = Import::default();
         let mut batch: Vec<(i64, ResourceId, AgendaItem)> = Vec::with_capacity(IMPORT_BATCH);
+        // The store writes one batch while the next is received and parsed. Rejections are
+        // recorded in the order a batch-at-a-time import gives: a batch's parse errors, then
+        // its store outcomes, then the next batch's parse errors.
+        let mut in_flight: Option<InFlight> = None;
+        let mut parse_errors: Vec<(i64, Violations)> = Vec::new();
         while let Some(message) = stream.next().await {
             let message = message?;
             let index = import.received;
             import.received += 1;
             match parse_import(message) {
                 Ok((id, item)) => batch.push((index, id, item)),
-                Err(violations) => import.reject(index, &violations),
+                Err(violations) => parse_errors.push((index, violations)),
             }
             if batch.len() >= IMPORT_BATCH {
-                import
-                    .store(self.store.as_ref(), std::mem::take(&mut batch))
-                    .await?;
+                if let Some(previous) = in_flight.take() {
+                    import.finish(previous).await?;
+                }
+                import.reject_all(std::mem::take(&mut parse_errors));
+                in_flight = Some(InFlight::start(
+                    self.store.clone(),
+                    std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH)),
+                ));
             }
         }
+        if let Some(previous) = in_flight.take() {
+            import.finish(previous).await?;
+        }
+        import.reject_all(parse_errors);
         import.store(self.store.as_ref(), batch).await?;
         tracing::info!(
             received = import.received,
@@ -154,7 +172,46 @@ struct Import {
     errors: Vec<pb::ImportError>,
 }
 
+/// A batch the store is writing while the import reads on.
+struct InFlight {
+    indexes: Vec<i64>,
+    outcomes: tokio::task::JoinHandle<crate::store::StoreResult<Vec<crate::store::ImportOutcome>>>,
+}
+
+impl InFlight {
+    fn start(store: Arc<dyn Store>, batch: Vec<(i64, ResourceId, AgendaItem)>) -> Self {
+        let indexes = batch.iter().map(|(index, _, _)| *index).collect();
+        let items = batch.into_iter().map(|(_, id, item)| (id, item)).collect();
+        Self {
+            indexes,
+            outcomes: tokio::spawn(async move { store.import_agenda_items(items).await }),
+        }
+    }
+}
+
+/// A call that ends early (client gone, deadline) takes its batch in flight down with it,
+/// as it would a batch it was writing itself: the transaction rolls back.
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.outcomes.abort();
+    }
+}
+
 impl Import {
+    fn reject_all(&mut self, rejected: Vec<(i64, Violations)>) {
+        for (index, violations) in rejected {
+            self.reject(index, &violations);
+        }
+    }
+
+    /// Waits for a batch in flight and records its outcomes.
+    async fn finish(&mut self, mut in_flight: InFlight) -> Result<(), ApiError> {
+        let outcomes = (&mut in_flight.outcomes).await.map_err(|error| {
+            ApiError::from(StoreError::Internal(format!("import stopped: {error}")))
+        })??;
+        self.record(std::mem::take(&mut in_flight.indexes), outcomes)
+    }
+
     fn reject(&mut self, index: i64, violations: &Violations) {
         self.rejected += 1;
         for violation in violations.items() {
@@ -180,6 +237,14 @@ impl Import {
         let outcomes = store
             .import_agenda_items(batch.into_iter().map(|(_, id, item)| (id, item)).collect())
             .await?;
+        self.record(indexes, outcomes)
+    }
+
+    fn record(
+        &mut self,
+        indexes: Vec<i64>,
+        outcomes: Vec<crate::store::ImportOutcome>,
+    ) -> Result<(), ApiError> {
         for (index, outcome) in indexes.into_iter().zip(outcomes) {
             match outcome {
                 Ok(_) => self.imported += 1,
@@ -317,33 +382,60 @@ fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String)
 }
 
 pub fn to_proto(stored: &Stored<AgendaItem>) -> pb::AgendaItem {
-    let item = &stored.value;
-    let record = item.to_record();
-    let quad_class = match item.quad_class() {
+    record_to_proto(
+        Stored {
+            id: stored.id.clone(),
+            value: stored.value.to_record(),
+            create_time: stored.create_time,
+            update_time: stored.update_time,
+            revision: stored.revision,
+        },
+        stored.value.event_type,
+    )
+}
+
+/// The response for a stored record whose event type is `event_type`: what [`to_proto`] gives
+/// for the item the record holds, without parsing the record into the item first.
+fn record_to_proto(stored: Stored<AgendaItemRecord>, event_type: EventType) -> pb::AgendaItem {
+    let quad_class = match event_type.quad_class() {
         QuadClass::VerbalCooperation => pb::QuadClass::VerbalCooperation,
         QuadClass::MaterialCooperation => pb::QuadClass::MaterialCooperation,
         QuadClass::VerbalConflict => pb::QuadClass::VerbalConflict,
         QuadClass::MaterialConflict => pb::QuadClass::MaterialConflict,
     };
+    let name = format!("agendaItems/{}", stored.id);
+    let etag = stored.etag();
+    let record = stored.value;
     pb::AgendaItem {
-        name: format!("agendaItems/{}", stored.id),
+        name,
         title: record.title,
         summary: record.summary,
         date: record.date,
         trip: record.trip,
-        leg: item.leg.and_then(|leg| i32::try_from(leg).ok()),
+        leg: record.leg.and_then(|leg| i32::try_from(leg).ok()),
         participants: record.participants,
         actors: record.actors,
         recipients: record.recipients,
-        event_type: event_type_to_proto(item.event_type).into(),
+        event_type: event_type_to_proto(event_type).into(),
         mode: record.mode,
         contexts: record.contexts,
-        intensity: Some(item.intensity()),
+        intensity: Some(record.intensity.unwrap_or_else(|| event_type.score())),
         quad_class: quad_class.into(),
         sources: record.sources.into_iter().map(source_to_proto).collect(),
         create_time: Some(timestamp(stored.create_time)),
         update_time: Some(timestamp(stored.update_time)),
-        etag: stored.etag(),
+        etag,
         notes: record.notes,
     }
+}
+
+/// A listed record as a response; its event type was checked when it was stored.
+fn listed_to_proto(stored: Stored<AgendaItemRecord>) -> Result<pb::AgendaItem, ApiError> {
+    let event_type = EventType::parse(&stored.value.event_type).map_err(|problem| {
+        ApiError::from(StoreError::Internal(format!(
+            "stored agendaItems/{} is invalid: {problem}",
+            stored.id
+        )))
+    })?;
+    Ok(record_to_proto(stored, event_type))
 }

@@ -190,19 +190,21 @@ pub async fn compile_from_store(
 ) -> Result<Digest, StoreError> {
     let trailing_start = day - chrono::Duration::days(TRAILING_DAYS);
     let horizon = day + chrono::Duration::days(7);
-    let (items, trailing_items, officials, trips) = tokio::try_join!(
-        store.agenda_items_between(day, day),
-        store.agenda_items_between(trailing_start, day - chrono::Duration::days(1)),
+    // The trailing window comes as daily pair nets, not as items: its cost follows the
+    // days' activity, not the size of the store (see `Store::daily_pair_nets`).
+    let (items, trailing_nets, officials, trips) = tokio::try_join!(
+        store.digest_items(day),
+        store.daily_pair_nets(trailing_start, day - chrono::Duration::days(1)),
         store.all_officials(),
         store.trips_between(day, horizon),
     )?;
     let alliances = alliances.to_vec();
     let kind = kind.to_owned();
     tokio::task::spawn_blocking(move || {
-        let trailing = TrailingNets::from_items(
-            TRAILING_DAYS,
-            trailing_items.iter().map(|stored| &stored.value),
-        );
+        let mut trailing = TrailingNets::new(TRAILING_DAYS);
+        for net in trailing_nets {
+            trailing.add(net.pair, net.date, net.net);
+        }
         digest::compile(&Inputs {
             kind: &kind,
             day,

@@ -13,7 +13,8 @@ use sha2::{Digest as _, Sha256};
 use crate::digest::{Digest, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{
-    AgendaItem, CountryCode, EventType, Official, OfficialName, ResourceId, Trip, TripName,
+    AgendaItem, AgendaItemRecord, CountryCode, EventType, Official, OfficialName, ResourceId, Trip,
+    TripName,
 };
 use digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
@@ -47,7 +48,13 @@ impl<T> Stored<T> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// Which page of a list to read: items strictly after `after` (a store position), at most `size`.
@@ -103,6 +110,14 @@ pub enum Precondition {
 
 /// The outcome of one item of a bulk import.
 pub type ImportOutcome = Result<ResourceId, StoreError>;
+
+/// A country pair's net intensity on a day, or a part of it: see [`Store::daily_pair_nets`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairNet {
+    pub date: NaiveDate,
+    pub pair: crate::digest::Pair,
+    pub net: f64,
+}
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -163,6 +178,30 @@ pub trait Store: Send + Sync + 'static {
         filter: &AgendaFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Stored<AgendaItem>>>;
+    /// The page [`Store::list_agenda_items`] gives, as records (the shape the store keeps),
+    /// for responses: a backend may hand over what it stored without parsing it into domain
+    /// values again, as it was checked when it was written.
+    async fn list_agenda_records(
+        &self,
+        filter: &AgendaFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
+        let found = self.list_agenda_items(filter, page).await?;
+        Ok(Page {
+            items: found
+                .items
+                .into_iter()
+                .map(|stored| Stored {
+                    value: stored.value.to_record(),
+                    id: stored.id,
+                    create_time: stored.create_time,
+                    update_time: stored.update_time,
+                    revision: stored.revision,
+                })
+                .collect(),
+            next_after: found.next_after,
+        })
+    }
     async fn update_agenda_item(
         &self,
         id: &ResourceId,
@@ -190,6 +229,32 @@ pub trait Store: Send + Sync + 'static {
     /// Trips with a leg overlapping `from..=to`.
     async fn trips_between(&self, from: NaiveDate, to: NaiveDate)
     -> StoreResult<Vec<Stored<Trip>>>;
+
+    /// The agenda items dated `day`, as the digest compiler reads them: a backend may leave
+    /// out what the compiler does not read (summary, sources and notes come back empty).
+    async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
+        self.agenda_items_between(day, day).await
+    }
+
+    /// The net intensity of each country pair on each day of `from..=to`, as contributions:
+    /// adding them in the order given with [`crate::digest::TrailingNets::add`] gives each
+    /// pair's daily net exactly as adding up the items would. By default one contribution per
+    /// item and pair, from the items; a backend may keep the sums per day instead, so that
+    /// the digest's trailing window costs what the days hold, not what the store holds.
+    async fn daily_pair_nets(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PairNet>> {
+        let items = self.agenda_items_between(from, to).await?;
+        Ok(items
+            .iter()
+            .flat_map(|stored| {
+                let item = &stored.value;
+                crate::digest::pairs(item).into_iter().map(|pair| PairNet {
+                    date: item.date,
+                    pair,
+                    net: item.intensity(),
+                })
+            })
+            .collect())
+    }
 
     /// Takes the (kind, day) for compiling, unless it is done (and not forced) or leased by another.
     async fn claim_run(

@@ -1,16 +1,28 @@
-//! Agenda items in SQLite: the item row, its filter index rows and its FTS5 row, always
-//! written in one transaction so a search never sees an item half stored.
+//! Agenda items in SQLite: the item row, its filter index rows, its FTS5 row and its
+//! country-pair rows (with the daily pair nets they add up to), always written in one
+//! transaction so a search or a digest never sees an item half stored.
+//!
+//! Writes are batched: everything that needs no database (JSON bodies, index rows) is computed
+//! before the transaction starts, references are checked with one query per kind, and rows go
+//! in as multi-row INSERTs, so a bulk import costs a few statements per few hundred items.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use chrono::{Datelike as _, NaiveDate};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 
 use super::documents::{self, Document, SELECT_COLUMNS};
+use super::fast::{self, Param, Readers, Sql};
 use super::officials::page_limit;
-use crate::domain::{AgendaItem, ResourceId, values::format_date};
+use crate::digest::{Pair, pairs};
+use crate::domain::{AgendaItem, AgendaItemRecord, CountryCode, ResourceId, values::format_date};
 use crate::store::{
-    AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
+    AgendaFilter, ImportOutcome, Page, PageRequest, PairNet, Precondition, StoreError, StoreResult,
+    Stored,
 };
+
+/// Rows per multi-row statement: well under SQLite's limit of 32,766 bound parameters.
+const ROWS_PER_STATEMENT: usize = 256;
 
 pub(super) async fn create(
     pool: &SqlitePool,
@@ -18,15 +30,13 @@ pub(super) async fn create(
     item: AgendaItem,
 ) -> StoreResult<Stored<AgendaItem>> {
     let now = documents::now();
+    let prepared = vec![Prepared::new(id, item)?];
     let mut transaction = pool.begin().await?;
-    References::default().check(&mut transaction, &item).await?;
-    let Some(seq) = documents::insert(&mut transaction, &id, &item, now).await? else {
-        return Err(StoreError::AlreadyExists {
-            resource: AgendaItem::resource_name(&id),
-        });
-    };
-    write_index(&mut transaction, seq, &item).await?;
+    let mut outcomes = store_batch(&mut transaction, &prepared, now.timestamp_micros()).await?;
+    let outcome = outcomes.pop().expect("one outcome per item");
+    let id = outcome?;
     transaction.commit().await?;
+    let item = prepared.into_iter().next().expect("one item").item;
     Ok(Stored {
         id,
         value: item,
@@ -43,11 +53,16 @@ pub(super) async fn update(
     item: AgendaItem,
 ) -> StoreResult<Stored<AgendaItem>> {
     let mut transaction = pool.begin().await?;
-    References::default().check(&mut transaction, &item).await?;
+    References::load(&mut transaction, &[&item])
+        .await?
+        .check(&item)?;
     let (old, stored) =
         documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
-    clear_index(&mut transaction, old.seq, &old.stored.value).await?;
-    write_index(&mut transaction, old.seq, &stored.value).await?;
+    let mut cells = clear_index(&mut transaction, old.seq, &old.stored.value).await?;
+    insert_index_rows(&mut transaction, &[(old.seq, &stored.value)]).await?;
+    cells.extend(pair_cells(&stored.value));
+    // The item keeps its place in `seq` order, so its pairs' daily nets are summed again.
+    recompute_pair_days(&mut transaction, &cells).await?;
     transaction.commit().await?;
     Ok(stored)
 }
@@ -70,7 +85,8 @@ pub(super) async fn remove(
     precondition: Precondition,
 ) -> StoreResult<()> {
     let old = documents::remove::<AgendaItem>(connection, id, precondition).await?;
-    clear_index(connection, old.seq, &old.stored.value).await
+    let cells = clear_index(connection, old.seq, &old.stored.value).await?;
+    recompute_pair_days(connection, &cells).await
 }
 
 pub(super) async fn import(
@@ -78,109 +94,238 @@ pub(super) async fn import(
     items: Vec<(ResourceId, AgendaItem)>,
 ) -> StoreResult<Vec<ImportOutcome>> {
     let now = documents::now();
+    // Bodies and index rows are computed before the writer is taken.
+    let prepared = items
+        .into_iter()
+        .map(|(id, item)| Prepared::new(id, item))
+        .collect::<StoreResult<Vec<_>>>()?;
     let mut transaction = pool.begin().await?;
-    let mut references = References::default();
-    let mut outcomes = Vec::with_capacity(items.len());
-    for (id, item) in items {
-        match references.check(&mut transaction, &item).await {
-            Ok(()) => {}
-            Err(error @ StoreError::BadReference { .. }) => {
-                outcomes.push(Err(error));
-                continue;
-            }
-            Err(other) => return Err(other),
-        }
-        match documents::insert(&mut transaction, &id, &item, now).await? {
-            Some(seq) => {
-                write_index(&mut transaction, seq, &item).await?;
-                outcomes.push(Ok(id));
-            }
-            None => outcomes.push(Err(StoreError::AlreadyExists {
-                resource: AgendaItem::resource_name(&id),
-            })),
-        }
-    }
+    let outcomes = store_batch(&mut transaction, &prepared, now.timestamp_micros()).await?;
     transaction.commit().await?;
     Ok(outcomes)
 }
 
+/// An item ready to store, its JSON body encoded.
+struct Prepared {
+    id: ResourceId,
+    item: AgendaItem,
+    body: String,
+    date: String,
+    trip: Option<String>,
+}
+
+impl Prepared {
+    fn new(id: ResourceId, item: AgendaItem) -> StoreResult<Self> {
+        Ok(Self {
+            body: documents::encode_body(&item)?,
+            date: format_date(item.date),
+            trip: item.trip.as_ref().map(ToString::to_string),
+            id,
+            item,
+        })
+    }
+}
+
+/// Stores the items that pass their reference checks and whose ids are free, in order, inside
+/// the caller's transaction; one outcome per item, as storing them one by one would give.
+async fn store_batch(
+    connection: &mut SqliteConnection,
+    prepared: &[Prepared],
+    micros: i64,
+) -> StoreResult<Vec<ImportOutcome>> {
+    let items: Vec<&AgendaItem> = prepared.iter().map(|entry| &entry.item).collect();
+    let references = References::load(connection, &items).await?;
+    let mut outcomes: Vec<Option<ImportOutcome>> = Vec::with_capacity(prepared.len());
+    let mut candidates = Vec::with_capacity(prepared.len());
+    for entry in prepared {
+        match references.check(&entry.item) {
+            Ok(()) => {
+                candidates.push(entry);
+                outcomes.push(None);
+            }
+            Err(error) => outcomes.push(Some(Err(error))),
+        }
+    }
+    let mut seqs = insert_items(connection, &candidates, micros).await?;
+    // The first item with an id got it; a later one with the same id, or one whose id was
+    // already stored, was skipped by ON CONFLICT.
+    let mut stored: Vec<(i64, &AgendaItem)> = Vec::with_capacity(candidates.len());
+    for (entry, outcome) in prepared.iter().zip(outcomes.iter_mut()) {
+        if outcome.is_some() {
+            continue;
+        }
+        *outcome = Some(match seqs.remove(entry.id.as_str()) {
+            Some(seq) => {
+                stored.push((seq, &entry.item));
+                Ok(entry.id.clone())
+            }
+            None => Err(StoreError::AlreadyExists {
+                resource: AgendaItem::resource_name(&entry.id),
+            }),
+        });
+    }
+    stored.sort_by_key(|(seq, _)| *seq);
+    insert_index_rows(connection, &stored).await?;
+    // New items come after every stored one in `seq` order: their nets add on at the end.
+    append_pair_days(connection, &stored).await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every item has an outcome"))
+        .collect())
+}
+
+/// Inserts the item rows; returns the `seq` of each id that was inserted.
+async fn insert_items(
+    connection: &mut SqliteConnection,
+    items: &[&Prepared],
+    micros: i64,
+) -> StoreResult<HashMap<String, i64>> {
+    let mut seqs = HashMap::with_capacity(items.len());
+    for chunk in items.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO agenda_items (id, revision, create_time, update_time, body, date, trip, leg, event_type) ",
+        );
+        query.push_values(chunk, |mut row, entry| {
+            row.push_bind(entry.id.as_str())
+                .push_bind(1_i64)
+                .push_bind(micros)
+                .push_bind(micros)
+                .push_bind(entry.body.as_str())
+                .push_bind(entry.date.as_str())
+                .push_bind(entry.trip.as_deref())
+                .push_bind(entry.item.leg.map(i64::from))
+                .push_bind(entry.item.event_type.code());
+        });
+        query.push(" ON CONFLICT (id) DO NOTHING RETURNING id, seq");
+        let rows = query
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
+            .fetch_all(&mut *connection)
+            .await?;
+        for row in rows {
+            seqs.insert(row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?);
+        }
+    }
+    Ok(seqs)
+}
+
 pub(super) async fn list(
     pool: &SqlitePool,
+    fast: Option<&Readers>,
     filter: &AgendaFilter,
     page: PageRequest,
 ) -> StoreResult<Page<Stored<AgendaItem>>> {
+    let query = list_query(filter, page);
+    let (rows, more) = fast::rows(
+        pool,
+        fast,
+        &query,
+        page.size,
+        documents::decode_columns::<AgendaItem>,
+    )
+    .await?;
+    Ok(documents::page_of(rows, more))
+}
+
+/// The page [`list`] reads, as stored records.
+pub(super) async fn list_records(
+    pool: &SqlitePool,
+    fast: Option<&Readers>,
+    filter: &AgendaFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
+    let query = list_query(filter, page);
+    let (rows, more) = fast::rows(
+        pool,
+        fast,
+        &query,
+        page.size,
+        documents::decode_record_columns::<AgendaItem>,
+    )
+    .await?;
+    Ok(documents::page_of(rows, more))
+}
+
+fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
     let columns = SELECT_COLUMNS
         .split(", ")
         .map(|column| format!("a.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM "));
-    // The most selective index that yields rows in `seq` order drives the scan; the other
-    // filters are checked per row against their primary keys.
-    let driver = if let Some(country) = &filter.country {
+    let mut query = Sql::new(format!("SELECT {columns} FROM "));
+    // The most selective index that yields rows in `seq` order drives the scan: the position
+    // and the order are stated on the driving index's own column, so SQLite seeks to the page
+    // and stops after it instead of sorting every match. The other filters are checked per
+    // row against their primary keys.
+    let (driver, position) = if let Some(country) = &filter.country {
         query
             .push("agenda_countries d CROSS JOIN agenda_items a ON a.seq = d.item_seq WHERE d.country = ")
-            .push_bind(country.as_str());
-        Driver::Country
+            .bind(Param::Text(country.as_str().to_owned()));
+        (Driver::Country, "d.item_seq")
     } else if let Some(official) = &filter.official {
         query
             .push("agenda_participants d CROSS JOIN agenda_items a ON a.seq = d.item_seq WHERE d.official = ")
-            .push_bind(official.to_string());
-        Driver::Official
+            .bind(Param::Text(official.to_string()));
+        (Driver::Official, "d.item_seq")
     } else if let Some(context) = &filter.context {
         query
             .push("agenda_contexts d CROSS JOIN agenda_items a ON a.seq = d.item_seq WHERE d.context = ")
-            .push_bind(context.clone());
-        Driver::Context
+            .bind(Param::Text(context.clone()));
+        (Driver::Context, "d.item_seq")
     } else if let Some(search) = &filter.query {
         query
             .push("agenda_search d CROSS JOIN agenda_items a ON a.seq = d.rowid WHERE agenda_search MATCH ")
-            .push_bind(search.to_fts5());
-        Driver::Search
+            .bind(Param::Text(search.to_fts5()));
+        (Driver::Search, "d.rowid")
     } else {
         query.push("agenda_items a WHERE 1 = 1");
-        Driver::Items
+        (Driver::Items, "a.seq")
     };
     query
-        .push(" AND a.seq > ")
-        .push_bind(page.after.unwrap_or(0));
+        .push(&format!(" AND {position} > "))
+        .bind(Param::Int(page.after.unwrap_or(0)));
     if let (Some(official), false) = (&filter.official, driver == Driver::Official) {
         query
             .push(" AND EXISTS (SELECT 1 FROM agenda_participants p WHERE p.official = ")
-            .push_bind(official.to_string())
+            .bind(Param::Text(official.to_string()))
             .push(" AND p.item_seq = a.seq)");
     }
     if let (Some(context), false) = (&filter.context, driver == Driver::Context) {
         query
             .push(" AND EXISTS (SELECT 1 FROM agenda_contexts x WHERE x.context = ")
-            .push_bind(context.clone())
+            .bind(Param::Text(context.clone()))
             .push(" AND x.item_seq = a.seq)");
     }
     if let (Some(search), false) = (&filter.query, driver == Driver::Search) {
         query
             .push(" AND a.seq IN (SELECT rowid FROM agenda_search WHERE agenda_search MATCH ")
-            .push_bind(search.to_fts5())
+            .bind(Param::Text(search.to_fts5()))
             .push(")");
     }
     if let Some(trip) = &filter.trip {
-        query.push(" AND a.trip = ").push_bind(trip.to_string());
+        query
+            .push(" AND a.trip = ")
+            .bind(Param::Text(trip.to_string()));
     }
     if let Some(event_type) = filter.event_type {
         query
             .push(" AND a.event_type = ")
-            .push_bind(event_type.code());
+            .bind(Param::Text(event_type.code().to_owned()));
     }
     if let Some(from) = filter.from_date {
-        query.push(" AND a.date >= ").push_bind(format_date(from));
+        query
+            .push(" AND a.date >= ")
+            .bind(Param::Text(format_date(from)));
     }
     if let Some(to) = filter.to_date {
-        query.push(" AND a.date <= ").push_bind(format_date(to));
+        query
+            .push(" AND a.date <= ")
+            .bind(Param::Text(format_date(to)));
     }
     query
-        .push(" ORDER BY a.seq LIMIT ")
-        .push_bind(page_limit(page));
-    let rows = query.build().fetch_all(pool).await?;
-    documents::paginate(rows, page.size)
+        .push(&format!(" ORDER BY {position} LIMIT "))
+        .bind(Param::Int(page_limit(page)));
+    query
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,36 +337,59 @@ enum Driver {
     Items,
 }
 
-/// Checks that an item's trip, leg and participants exist, remembering answers across a batch.
-#[derive(Default)]
+/// Whether the trips and officials a batch of items names exist: one query per kind.
 struct References {
-    /// Trip name → number of legs, or None when the trip does not exist.
-    trips: HashMap<String, Option<i64>>,
-    officials: HashMap<String, bool>,
+    /// Trip id → number of legs; trips that do not exist are absent.
+    trips: HashMap<String, i64>,
+    officials: HashSet<String>,
 }
 
 impl References {
-    async fn check(
-        &mut self,
-        connection: &mut SqliteConnection,
-        item: &AgendaItem,
-    ) -> StoreResult<()> {
+    async fn load(connection: &mut SqliteConnection, items: &[&AgendaItem]) -> StoreResult<Self> {
+        let trip_ids: BTreeSet<&str> = items
+            .iter()
+            .filter_map(|item| item.trip.as_ref().map(|trip| trip.id().as_str()))
+            .collect();
+        let official_ids: BTreeSet<&str> = items
+            .iter()
+            .flat_map(|item| item.participants.iter().map(|name| name.id().as_str()))
+            .collect();
+        let mut references = Self {
+            trips: HashMap::new(),
+            officials: HashSet::new(),
+        };
+        if !trip_ids.is_empty() {
+            let rows = sqlx::query(
+                "SELECT id, json_array_length(body, '$.legs') FROM trips \
+                 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(json_list(&trip_ids)?)
+            .fetch_all(&mut *connection)
+            .await?;
+            for row in rows {
+                references
+                    .trips
+                    .insert(row.try_get(0)?, row.try_get::<i64, _>(1)?);
+            }
+        }
+        if !official_ids.is_empty() {
+            let rows = sqlx::query(
+                "SELECT id FROM officials WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(json_list(&official_ids)?)
+            .fetch_all(&mut *connection)
+            .await?;
+            for row in rows {
+                references.officials.insert(row.try_get(0)?);
+            }
+        }
+        Ok(references)
+    }
+
+    fn check(&self, item: &AgendaItem) -> StoreResult<()> {
         if let Some(trip) = &item.trip {
             let name = trip.to_string();
-            let legs = match self.trips.get(&name) {
-                Some(known) => *known,
-                None => {
-                    let legs: Option<i64> = sqlx::query_scalar(
-                        "SELECT json_array_length(body, '$.legs') FROM trips WHERE id = ?",
-                    )
-                    .bind(trip.id().as_str())
-                    .fetch_optional(&mut *connection)
-                    .await?;
-                    self.trips.insert(name.clone(), legs);
-                    legs
-                }
-            };
-            let Some(legs) = legs else {
+            let Some(legs) = self.trips.get(trip.id().as_str()).copied() else {
                 return Err(StoreError::BadReference {
                     field: "trip".into(),
                     description: format!("{name} does not exist"),
@@ -239,24 +407,10 @@ impl References {
             }
         }
         for (position, participant) in item.participants.iter().enumerate() {
-            let name = participant.to_string();
-            let exists = match self.officials.get(&name) {
-                Some(known) => *known,
-                None => {
-                    let exists =
-                        sqlx::query_scalar::<_, i64>("SELECT 1 FROM officials WHERE id = ?")
-                            .bind(participant.id().as_str())
-                            .fetch_optional(&mut *connection)
-                            .await?
-                            .is_some();
-                    self.officials.insert(name.clone(), exists);
-                    exists
-                }
-            };
-            if !exists {
+            if !self.officials.contains(participant.id().as_str()) {
                 return Err(StoreError::BadReference {
                     field: format!("participants[{position}]"),
-                    description: format!("{name} does not exist"),
+                    description: format!("{participant} does not exist"),
                 });
             }
         }
@@ -264,46 +418,238 @@ impl References {
     }
 }
 
-async fn write_index(
+fn json_list(ids: &BTreeSet<&str>) -> StoreResult<String> {
+    serde_json::to_string(ids)
+        .map_err(|error| StoreError::Internal(format!("cannot encode ids: {error}")))
+}
+
+/// The day as days from the Common Era (0001-01-01 is 1): how `agenda_pairs` stores it.
+pub(super) fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce())
+}
+
+fn date_of_day(day: i64) -> StoreResult<NaiveDate> {
+    i32::try_from(day)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or_else(|| StoreError::Internal(format!("stored day {day} is out of range")))
+}
+
+fn country_key(country: CountryCode) -> i64 {
+    country
+        .as_str()
+        .bytes()
+        .fold(0, |key, letter| key * 26 + i64::from(letter - b'A'))
+}
+
+/// Both codes of the pair, lower first, packed into one integer.
+pub(super) fn pair_key(pair: Pair) -> i64 {
+    country_key(pair.0) * 17_576 + country_key(pair.1)
+}
+
+fn pair_of_key(key: i64) -> StoreResult<Pair> {
+    let country = |code: i64| {
+        let letters: String = [code / 676, code / 26 % 26, code % 26]
+            .iter()
+            .map(|letter| char::from(b'A' + u8::try_from(*letter).unwrap_or(0)))
+            .collect();
+        CountryCode::parse(&letters)
+            .map_err(|problem| StoreError::Internal(format!("stored pair {key}: {problem}")))
+    };
+    Ok((country(key / 17_576)?, country(key % 17_576)?))
+}
+
+/// The (day, pair) cells an item contributes to.
+fn pair_cells(item: &AgendaItem) -> Vec<(i64, i64)> {
+    let day = day_number(item.date);
+    pairs(item)
+        .into_iter()
+        .map(|pair| (day, pair_key(pair)))
+        .collect()
+}
+
+/// Index, full-text and pair rows of stored items, in as few statements as the rows allow.
+async fn insert_index_rows(
     connection: &mut SqliteConnection,
-    seq: i64,
-    item: &AgendaItem,
+    items: &[(i64, &AgendaItem)],
 ) -> StoreResult<()> {
-    for country in item.countries() {
-        sqlx::query("INSERT INTO agenda_countries (country, item_seq) VALUES (?, ?)")
-            .bind(country.as_str())
-            .bind(seq)
+    let countries: Vec<(&str, i64)> = items
+        .iter()
+        .flat_map(|(seq, item)| {
+            item.countries()
+                .into_iter()
+                .map(move |country| (country.as_str(), *seq))
+        })
+        .collect();
+    insert_keyed(
+        connection,
+        "INSERT INTO agenda_countries (country, item_seq) ",
+        &countries,
+    )
+    .await?;
+    let participant_names: Vec<(String, i64)> = items
+        .iter()
+        .flat_map(|(seq, item)| {
+            item.participants
+                .iter()
+                .map(move |participant| (participant.to_string(), *seq))
+        })
+        .collect();
+    let participants: Vec<(&str, i64)> = participant_names
+        .iter()
+        .map(|(name, seq)| (name.as_str(), *seq))
+        .collect();
+    insert_keyed(
+        connection,
+        "INSERT INTO agenda_participants (official, item_seq) ",
+        &participants,
+    )
+    .await?;
+    let contexts: Vec<(&str, i64)> = items
+        .iter()
+        .flat_map(|(seq, item)| {
+            item.contexts
+                .iter()
+                .map(move |context| (context.as_str(), *seq))
+        })
+        .collect();
+    insert_keyed(
+        connection,
+        "INSERT INTO agenda_contexts (context, item_seq) ",
+        &contexts,
+    )
+    .await?;
+    for chunk in items.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO agenda_search (rowid, title, summary) ");
+        query.push_values(chunk, |mut row, (seq, item)| {
+            row.push_bind(*seq)
+                .push_bind(item.title.as_str())
+                .push_bind(item.summary.as_str());
+        });
+        query
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
             .execute(&mut *connection)
             .await?;
     }
-    for participant in &item.participants {
-        sqlx::query("INSERT INTO agenda_participants (official, item_seq) VALUES (?, ?)")
-            .bind(participant.to_string())
-            .bind(seq)
+    let pair_rows = pair_rows(items);
+    for chunk in pair_rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO agenda_pairs (day, pair, item_seq, net) ");
+        query.push_values(chunk, |mut row, (day, pair, seq, net)| {
+            row.push_bind(*day)
+                .push_bind(*pair)
+                .push_bind(*seq)
+                .push_bind(*net);
+        });
+        query
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
             .execute(&mut *connection)
             .await?;
     }
-    for context in &item.contexts {
-        sqlx::query("INSERT INTO agenda_contexts (context, item_seq) VALUES (?, ?)")
-            .bind(context)
-            .bind(seq)
-            .execute(&mut *connection)
-            .await?;
-    }
-    sqlx::query("INSERT INTO agenda_search (rowid, title, summary) VALUES (?, ?, ?)")
-        .bind(seq)
-        .bind(&item.title)
-        .bind(&item.summary)
-        .execute(&mut *connection)
-        .await?;
     Ok(())
 }
 
+/// (day, pair, item_seq, net) of each distinct pair of each item, in the items' order.
+fn pair_rows(items: &[(i64, &AgendaItem)]) -> Vec<(i64, i64, i64, f64)> {
+    items
+        .iter()
+        .flat_map(|(seq, item)| {
+            let day = day_number(item.date);
+            let net = item.intensity();
+            pairs(item)
+                .into_iter()
+                .map(move |pair| (day, pair_key(pair), *seq, net))
+        })
+        .collect()
+}
+
+async fn insert_keyed(
+    connection: &mut SqliteConnection,
+    insert: &'static str,
+    rows: &[(&str, i64)],
+) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(insert);
+        query.push_values(chunk, |mut row, (key, seq)| {
+            row.push_bind(*key).push_bind(*seq);
+        });
+        query
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds the nets of items newer than every stored one to their days' pair sums, one addition
+/// per item in `seq` order (a multi-row upsert applies its rows in order).
+async fn append_pair_days(
+    connection: &mut SqliteConnection,
+    items: &[(i64, &AgendaItem)],
+) -> StoreResult<()> {
+    let rows = pair_rows(items);
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO agenda_pair_days (day, pair, net) ");
+        query.push_values(chunk, |mut row, (day, pair, _, net)| {
+            row.push_bind(*day).push_bind(*pair).push_bind(*net);
+        });
+        query.push(" ON CONFLICT (day, pair) DO UPDATE SET net = net + excluded.net");
+        query
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sums the cells again from their item rows, in `seq` order, as the digest would.
+async fn recompute_pair_days(
+    connection: &mut SqliteConnection,
+    cells: &[(i64, i64)],
+) -> StoreResult<()> {
+    let cells: BTreeSet<&(i64, i64)> = cells.iter().collect();
+    for (day, pair) in cells {
+        let nets: Vec<f64> = sqlx::query_scalar(
+            "SELECT net FROM agenda_pairs WHERE day = ? AND pair = ? ORDER BY item_seq",
+        )
+        .bind(day)
+        .bind(pair)
+        .fetch_all(&mut *connection)
+        .await?;
+        if nets.is_empty() {
+            sqlx::query("DELETE FROM agenda_pair_days WHERE day = ? AND pair = ?")
+                .bind(day)
+                .bind(pair)
+                .execute(&mut *connection)
+                .await?;
+        } else {
+            let net = nets.iter().fold(0.0, |sum, net| sum + net);
+            sqlx::query(
+                "INSERT INTO agenda_pair_days (day, pair, net) VALUES (?, ?, ?) \
+                 ON CONFLICT (day, pair) DO UPDATE SET net = excluded.net",
+            )
+            .bind(day)
+            .bind(pair)
+            .bind(net)
+            .execute(&mut *connection)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes an item's index rows; returns the pair cells whose sums must be recomputed.
 async fn clear_index(
     connection: &mut SqliteConnection,
     seq: i64,
     item: &AgendaItem,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<(i64, i64)>> {
     for country in item.countries() {
         sqlx::query("DELETE FROM agenda_countries WHERE country = ? AND item_seq = ?")
             .bind(country.as_str())
@@ -329,5 +675,287 @@ async fn clear_index(
         .bind(seq)
         .execute(&mut *connection)
         .await?;
+    let cells = pair_cells(item);
+    for (day, pair) in &cells {
+        sqlx::query("DELETE FROM agenda_pairs WHERE day = ? AND pair = ? AND item_seq = ?")
+            .bind(day)
+            .bind(pair)
+            .bind(seq)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(cells)
+}
+
+/// The daily pair nets of `from..=to`, one per (day, pair) with activity.
+pub(super) async fn daily_pair_nets(
+    pool: &SqlitePool,
+    fast: Option<&Readers>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<PairNet>> {
+    const SQL: &str = "SELECT day, pair, net FROM agenda_pair_days WHERE day >= ? AND day <= ?";
+    let mut cells: Vec<(i64, i64, f64)> = Vec::new();
+    if let Some(readers) = fast {
+        readers.with(|connection| {
+            connection.query(
+                SQL,
+                &[Param::Int(day_number(from)), Param::Int(day_number(to))],
+                |row| {
+                    cells.push((row.int(0), row.int(1), row.double(2)));
+                    Ok(true)
+                },
+            )
+        })?;
+    } else {
+        for row in sqlx::query(SQL)
+            .bind(day_number(from))
+            .bind(day_number(to))
+            .fetch_all(pool)
+            .await?
+        {
+            cells.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+        }
+    }
+    let mut decoded: HashMap<i64, Pair> = HashMap::new();
+    let mut days: HashMap<i64, NaiveDate> = HashMap::new();
+    let mut nets = Vec::with_capacity(cells.len());
+    for (day, key, net) in cells {
+        let pair = match decoded.get(&key) {
+            Some(pair) => *pair,
+            None => {
+                let pair = pair_of_key(key)?;
+                decoded.insert(key, pair);
+                pair
+            }
+        };
+        let date = match days.get(&day) {
+            Some(date) => *date,
+            None => {
+                let date = date_of_day(day)?;
+                days.insert(day, date);
+                date
+            }
+        };
+        nets.push(PairNet { date, pair, net });
+    }
+    Ok(nets)
+}
+
+/// Fills `agenda_pairs` and `agenda_pair_days` from the stored items, once, for databases
+/// with items from before those tables existed (the `store_tasks` row of migration 3).
+pub(super) async fn fill_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
+    const TASK: &str = "fill agenda_pairs";
+    let mut transaction = pool.begin().await?;
+    let pending: Option<String> = sqlx::query_scalar("SELECT name FROM store_tasks WHERE name = ?")
+        .bind(TASK)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    if pending.is_none() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM agenda_pairs")
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query("DELETE FROM agenda_pair_days")
+        .execute(&mut *transaction)
+        .await?;
+    let sql =
+        format!("SELECT {SELECT_COLUMNS} FROM agenda_items WHERE seq > ? ORDER BY seq LIMIT 2000");
+    let mut after = 0_i64;
+    let mut filled = 0_usize;
+    loop {
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .fetch_all(&mut *transaction)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("seq")?;
+        let decoded = rows
+            .iter()
+            .map(documents::decode::<AgendaItem>)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let items: Vec<(i64, &AgendaItem)> = decoded
+            .iter()
+            .map(|row| (row.seq, &row.stored.value))
+            .collect();
+        let pair_rows = pair_rows(&items);
+        for chunk in pair_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("INSERT INTO agenda_pairs (day, pair, item_seq, net) ");
+            query.push_values(chunk, |mut row, (day, pair, seq, net)| {
+                row.push_bind(*day)
+                    .push_bind(*pair)
+                    .push_bind(*seq)
+                    .push_bind(*net);
+            });
+            query.build().execute(&mut *transaction).await?;
+        }
+        append_pair_days(&mut transaction, &items).await?;
+        filled += items.len();
+    }
+    sqlx::query("DELETE FROM store_tasks WHERE name = ?")
+        .bind(TASK)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    if filled > 0 {
+        tracing::info!(items = filled, "daily country-pair nets filled in");
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_days_pack_and_unpack() {
+        let pair = (
+            CountryCode::parse("JPN").unwrap(),
+            CountryCode::parse("USA").unwrap(),
+        );
+        assert_eq!(pair_of_key(pair_key(pair)).unwrap(), pair);
+        let low = (
+            CountryCode::parse("ABW").unwrap(),
+            CountryCode::parse("ZWE").unwrap(),
+        );
+        assert_eq!(pair_of_key(pair_key(low)).unwrap(), low);
+        assert!(pair_key(pair) < pair_key((pair.1, pair.0)));
+        let date = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
+        assert_eq!(date_of_day(day_number(date)).unwrap(), date);
+    }
+
+    use std::collections::BTreeMap;
+
+    use crate::store::Store as _;
+    use crate::store::sqlite::SqliteStore;
+
+    fn item(
+        date: &str,
+        actors: &[&str],
+        recipients: &[&str],
+        intensity: Option<f64>,
+    ) -> AgendaItem {
+        AgendaItem::parse(&AgendaItemRecord {
+            title: format!("{actors:?} and {recipients:?}"),
+            date: date.into(),
+            actors: actors.iter().map(|code| (*code).to_owned()).collect(),
+            recipients: recipients.iter().map(|code| (*code).to_owned()).collect(),
+            event_type: "ACCUSE".into(),
+            intensity,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    /// The nets as the digest computed them before the store kept them: every item's pairs
+    /// added in the order the items come.
+    async fn from_items(
+        store: &SqliteStore,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BTreeMap<(NaiveDate, Pair), f64> {
+        let mut nets = BTreeMap::new();
+        for stored in store.agenda_items_between(from, to).await.unwrap() {
+            for pair in pairs(&stored.value) {
+                *nets.entry((stored.value.date, pair)).or_insert(0.0) += stored.value.intensity();
+            }
+        }
+        nets
+    }
+
+    async fn kept(
+        store: &SqliteStore,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> BTreeMap<(NaiveDate, Pair), f64> {
+        let mut nets = BTreeMap::new();
+        for net in store.daily_pair_nets(from, to).await.unwrap() {
+            *nets.entry((net.date, net.pair)).or_insert(0.0) += net.net;
+        }
+        nets
+    }
+
+    fn same_bits(a: &BTreeMap<(NaiveDate, Pair), f64>, b: &BTreeMap<(NaiveDate, Pair), f64>) {
+        assert_eq!(a.len(), b.len(), "{a:?} {b:?}");
+        for ((key, x), (other, y)) in a.iter().zip(b) {
+            assert_eq!(key, other);
+            assert_eq!(x.to_bits(), y.to_bits(), "{key:?}: {x} and {y}");
+        }
+    }
+
+    #[tokio::test]
+    async fn kept_pair_nets_equal_the_sums_of_the_items_after_any_writes() {
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", directory.path().join("nets.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let days = ["2025-01-05", "2025-01-06", "2025-01-07"];
+        let countries = ["USA", "KORGOV", "JPN", "PRKMIL", "CHN", "RUS"];
+        // One-decimal intensities, whose sums depend on the order they are added in.
+        let mut batch = Vec::new();
+        for index in 0..600_usize {
+            let actor = countries[index % countries.len()];
+            let recipient = countries[(index * 7 + 1) % countries.len()];
+            let recipients: &[&str] = if index % 5 == 0 {
+                &[recipient, "FRA"]
+            } else {
+                &[recipient]
+            };
+            let intensity = (index % 3 != 0).then(|| f64::from((index % 41) as u32) / 10.0 - 2.1);
+            batch.push((
+                ResourceId::parse(&format!("item-{index}")).unwrap(),
+                item(days[index % days.len()], &[actor], recipients, intensity),
+            ));
+        }
+        let outcomes = store.import_agenda_items(batch).await.unwrap();
+        assert!(outcomes.iter().all(Result::is_ok));
+        store
+            .create_agenda_item(
+                ResourceId::parse("single").unwrap(),
+                item("2025-01-06", &["USA"], &["KOR"], Some(0.7)),
+            )
+            .await
+            .unwrap();
+        // Updates that move an item to another day and other pairs, and deletes.
+        for index in (0..600).step_by(37) {
+            let id = ResourceId::parse(&format!("item-{index}")).unwrap();
+            store
+                .update_agenda_item(
+                    &id,
+                    Precondition::None,
+                    item("2025-01-07", &["CHN"], &["USA", "JPN"], Some(-0.3)),
+                )
+                .await
+                .unwrap();
+        }
+        for index in (5..600).step_by(23) {
+            let id = ResourceId::parse(&format!("item-{index}")).unwrap();
+            let _ = store.delete_agenda_item(&id, Precondition::None).await;
+        }
+        let from = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
+        let expected = from_items(&store, from, to).await;
+        assert!(expected.len() > 10, "{expected:?}");
+        same_bits(&kept(&store, from, to).await, &expected);
+
+        // A database from before the nets were kept gets them when it is opened.
+        let writer = &store.writer;
+        sqlx::query("DELETE FROM agenda_pairs")
+            .execute(writer)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM agenda_pair_days")
+            .execute(writer)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO store_tasks (name) VALUES ('fill agenda_pairs')")
+            .execute(writer)
+            .await
+            .unwrap();
+        store.close().await;
+        let reopened = SqliteStore::open(&url).await.unwrap();
+        same_bits(&kept(&reopened, from, to).await, &expected);
+        reopened.close().await;
+    }
 }

@@ -19,12 +19,29 @@ pub(super) struct Row<D> {
 pub(super) const SELECT_COLUMNS: &str = "seq, id, revision, create_time, update_time, body";
 
 pub(super) fn decode<D: Document>(row: &SqliteRow) -> StoreResult<Row<D>> {
-    let id: String = row.try_get("id")?;
-    let body: String = row.try_get("body")?;
-    let id = ResourceId::parse(&id).map_err(|problem| {
+    decode_columns(
+        row.try_get("seq")?,
+        row.try_get("id")?,
+        row.try_get("revision")?,
+        row.try_get("create_time")?,
+        row.try_get("update_time")?,
+        row.try_get("body")?,
+    )
+}
+
+/// A document from the columns of [`SELECT_COLUMNS`], in that order.
+pub(super) fn decode_columns<D: Document>(
+    seq: i64,
+    id: &str,
+    revision: i64,
+    create_time: i64,
+    update_time: i64,
+    body: &str,
+) -> StoreResult<Row<D>> {
+    let id = ResourceId::parse(id).map_err(|problem| {
         StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}"))
     })?;
-    let record: D::Record = serde_json::from_str(&body).map_err(|error| {
+    let record: D::Record = serde_json::from_str(body).map_err(|error| {
         StoreError::Internal(format!(
             "stored {} is corrupt: {error}",
             D::resource_name(&id)
@@ -37,18 +54,79 @@ pub(super) fn decode<D: Document>(row: &SqliteRow) -> StoreResult<Row<D>> {
         ))
     })?;
     Ok(Row {
-        seq: row.try_get("seq")?,
+        seq,
         stored: Stored {
             id,
             value,
-            create_time: from_micros(row.try_get("create_time")?),
-            update_time: from_micros(row.try_get("update_time")?),
-            revision: row.try_get("revision")?,
+            create_time: from_micros(create_time),
+            update_time: from_micros(update_time),
+            revision,
         },
     })
 }
 
-pub(super) async fn get<D: Document>(pool: &SqlitePool, id: &ResourceId) -> StoreResult<Stored<D>> {
+/// A document's stored record from the columns of [`SELECT_COLUMNS`], not parsed into its
+/// domain value (for responses: it was checked when it was written).
+pub(super) fn decode_record_columns<D: Document>(
+    seq: i64,
+    id: &str,
+    revision: i64,
+    create_time: i64,
+    update_time: i64,
+    body: &str,
+) -> StoreResult<Row<D::Record>> {
+    let id = ResourceId::parse(id).map_err(|problem| {
+        StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}"))
+    })?;
+    let record: D::Record = serde_json::from_str(body).map_err(|error| {
+        StoreError::Internal(format!(
+            "stored {} is corrupt: {error}",
+            D::resource_name(&id)
+        ))
+    })?;
+    Ok(Row {
+        seq,
+        stored: Stored {
+            id,
+            value: record,
+            create_time: from_micros(create_time),
+            update_time: from_micros(update_time),
+            revision,
+        },
+    })
+}
+
+pub(super) async fn get<D: Document>(
+    pool: &SqlitePool,
+    fast: Option<&super::fast::Readers>,
+    id: &ResourceId,
+) -> StoreResult<Stored<D>> {
+    if let Some(readers) = fast {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE id = ?", D::TABLE);
+        let mut found = None;
+        readers.with(|connection| {
+            connection.query(
+                &sql,
+                &[super::fast::Param::Text(id.as_str().to_owned())],
+                |row| {
+                    found = Some(decode_columns::<D>(
+                        row.int(0),
+                        row.text(1)?,
+                        row.int(2),
+                        row.int(3),
+                        row.int(4),
+                        row.text(5)?,
+                    )?);
+                    Ok(false)
+                },
+            )
+        })?;
+        return found
+            .map(|row| row.stored)
+            .ok_or_else(|| StoreError::NotFound {
+                resource: D::resource_name(id),
+            });
+    }
     let mut connection = pool.acquire().await?;
     fetch::<D>(&mut connection, id).await.map(|row| row.stored)
 }
@@ -181,7 +259,7 @@ fn bind_columns<'q, O>(
     query
 }
 
-fn encode_body<D: Document>(value: &D) -> StoreResult<String> {
+pub(super) fn encode_body<D: Document>(value: &D) -> StoreResult<String> {
     serde_json::to_string(&value.to_record())
         .map_err(|error| StoreError::Internal(format!("cannot encode {}: {error}", D::TABLE)))
 }
@@ -200,16 +278,19 @@ pub(super) fn paginate<D: Document>(
     rows: Vec<SqliteRow>,
     size: usize,
 ) -> StoreResult<crate::store::Page<Stored<D>>> {
-    let mut items = Vec::with_capacity(size.min(rows.len()));
-    let mut last_seq = None;
-    let more = rows.len() > size;
-    for row in rows.iter().take(size) {
-        let decoded = decode::<D>(row)?;
-        last_seq = Some(decoded.seq);
-        items.push(decoded.stored);
-    }
-    Ok(crate::store::Page {
-        items,
+    let decoded = rows
+        .iter()
+        .take(size)
+        .map(decode::<D>)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_of(decoded, rows.len() > size))
+}
+
+/// A page of decoded rows; `more` when a row beyond them was found.
+pub(super) fn page_of<D>(rows: Vec<Row<D>>, more: bool) -> crate::store::Page<Stored<D>> {
+    let last_seq = rows.last().map(|row| row.seq);
+    crate::store::Page {
+        items: rows.into_iter().map(|row| row.stored).collect(),
         next_after: if more { last_seq } else { None },
-    })
+    }
 }

@@ -6,11 +6,13 @@
 mod agenda;
 mod digests;
 mod documents;
+mod fast;
 mod officials;
 mod subscriptions;
 mod trips;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,12 +21,12 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store,
+    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, PairNet, Precondition, Store,
     StoreError, StoreResult, Stored, TripFilter,
 };
 use crate::digest::{Digest, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
-use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+use crate::domain::{AgendaItem, AgendaItemRecord, Official, ResourceId, Trip};
 use crate::store::digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
     RunFilter,
@@ -36,7 +38,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/sqlite/migr
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The hot reads, on the calling thread; absent for an in-memory database.
+    fast: Option<Arc<fast::Readers>>,
 }
+
+/// SQLite's page cache per connection, in KiB. The writer's is the largest (bulk imports
+/// insert into several B-trees at once); the readers' stay small so the process's memory does
+/// not grow with the store (the kernel's page cache holds the file in any case).
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
+const READER_CACHE_KIB: u32 = 8 * 1024;
+const FAST_READER_CACHE_KIB: u32 = 16 * 1024;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://briefing.db`) and applies
@@ -50,27 +61,62 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(false)
-            .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+            )
             .await
             .map_err(|error| StoreError::Unavailable(format!("cannot open {url}: {error}")))?;
         MIGRATOR
             .run(&writer)
             .await
             .map_err(|error| StoreError::Internal(format!("cannot migrate {url}: {error}")))?;
-        let readers = std::thread::available_parallelism().map_or(4, |cores| cores.get() * 2);
+        agenda::fill_pair_tables(&writer).await?;
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        // The pool serves the reads that are not on the fast path (lists of trips and
+        // officials, the ledger, digests): a connection per core is plenty.
         let reader = SqlitePoolOptions::new()
-            .max_connections(u32::try_from(readers).unwrap_or(4))
+            .max_connections(u32::try_from(cores).unwrap_or(2))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
+            .connect_with(
+                options
+                    .clone()
+                    .read_only(true)
+                    .pragma("cache_size", format!("-{READER_CACHE_KIB}")),
+            )
             .await
             .map_err(|error| StoreError::Unavailable(format!("cannot open {url}: {error}")))?;
-        Ok(Self { writer, reader })
+        // A statement holds a fast connection only while it runs on a runtime thread (one per
+        // core), or on a blocking thread for a digest's day: a few more than the cores.
+        let filename = options.get_filename();
+        let fast = if filename.is_file() {
+            let pragmas = [
+                format!("PRAGMA cache_size = -{FAST_READER_CACHE_KIB}"),
+                "PRAGMA temp_store = memory".to_owned(),
+            ];
+            Some(Arc::new(fast::Readers::open(
+                filename,
+                cores + 2,
+                &pragmas,
+            )?))
+        } else {
+            None
+        };
+        Ok(Self {
+            writer,
+            reader,
+            fast,
+        })
+    }
+
+    fn fast(&self) -> Option<&fast::Readers> {
+        self.fast.as_deref()
     }
 
     pub async fn close(&self) {
@@ -94,7 +140,7 @@ impl Store for SqliteStore {
         officials::create(&self.writer, id, official).await
     }
     async fn get_official(&self, id: &ResourceId) -> StoreResult<Stored<Official>> {
-        documents::get(&self.reader, id).await
+        documents::get(&self.reader, self.fast(), id).await
     }
     async fn list_officials(
         &self,
@@ -123,7 +169,7 @@ impl Store for SqliteStore {
         trips::create(&self.writer, id, trip).await
     }
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>> {
-        documents::get(&self.reader, id).await
+        documents::get(&self.reader, self.fast(), id).await
     }
     async fn list_trips(
         &self,
@@ -157,14 +203,21 @@ impl Store for SqliteStore {
         agenda::create(&self.writer, id, item).await
     }
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>> {
-        documents::get(&self.reader, id).await
+        documents::get(&self.reader, self.fast(), id).await
     }
     async fn list_agenda_items(
         &self,
         filter: &AgendaFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Stored<AgendaItem>>> {
-        agenda::list(&self.reader, filter, page).await
+        agenda::list(&self.reader, self.fast(), filter, page).await
+    }
+    async fn list_agenda_records(
+        &self,
+        filter: &AgendaFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
+        agenda::list_records(&self.reader, self.fast(), filter, page).await
     }
     async fn update_agenda_item(
         &self,
@@ -197,6 +250,12 @@ impl Store for SqliteStore {
     }
     async fn all_officials(&self) -> StoreResult<Vec<Stored<Official>>> {
         digests::all_officials(&self.reader).await
+    }
+    async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
+        digests::digest_items(&self.reader, self.fast.clone(), day).await
+    }
+    async fn daily_pair_nets(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PairNet>> {
+        agenda::daily_pair_nets(&self.reader, self.fast(), from, to).await
     }
     async fn trips_between(
         &self,
