@@ -109,10 +109,16 @@ struct RunArgs {
     /// Skip the h2load cross-check even when h2load is installed.
     #[arg(long)]
     no_h2load: bool,
-    /// Run only the read scenarios whose names contain this (e.g. GetTrip, country, full-text),
-    /// and skip the raw SQLite and digest measurements: for profiling one path.
+    /// Run only the read scenarios whose names contain this (e.g. GetTrip, country, full-text,
+    /// or none): for profiling one path.
     #[arg(long)]
     only: Option<String>,
+    /// Skip the raw SQLite insert measurement.
+    #[arg(long)]
+    no_raw: bool,
+    /// Skip the digest measurements (and the growth, and the memory after digests).
+    #[arg(long)]
+    no_digest: bool,
     /// Extra environment for `briefing serve`, e.g. `BRIEFING_LOG=warn` (experiments only: the
     /// reported figures use the defaults).
     #[arg(long, value_name = "KEY=VALUE")]
@@ -364,7 +370,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     println!("server memory after loading: {after_load}");
 
     // Raw SQLite, same rows, fresh database: the import's limit.
-    let raw_rate = if args.only.is_some() {
+    let raw_rate = if args.no_raw {
         f64::NAN
     } else {
         let raw_directory = tempfile::Builder::new()
@@ -459,7 +465,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let serving = server.memory()?;
     println!("server memory after serving reads at {stored} items: {serving}");
 
-    if args.only.is_some() {
+    if args.no_digest {
         println!("\n{}", report.markdown());
         if args.keep {
             println!("kept {}", directory.keep().display());

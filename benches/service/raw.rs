@@ -1,7 +1,7 @@
 //! The import's limit: the same rows the store writes for each agenda item (the item with its
 //! JSON body, its country, participant and context index rows, its full-text row and its
 //! country-pair rows) inserted straight into SQLite — prepared multi-row INSERTs, 2,000 items
-//! per transaction, the store's pragmas — into a fresh file with the store's schema. No gRPC,
+//! per transaction, the store writer's pragmas — into a fresh file with the store's schema. No gRPC,
 //! no parsing, no checks: what is left is SQLite's own cost.
 
 use std::path::Path;
@@ -122,7 +122,8 @@ pub async fn insert_rate(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(false)
-        .pragma("cache_size", "-65536")
+        .pragma("cache_size", "-32768")
+        .pragma("wal_autocheckpoint", "16384")
         .pragma("temp_store", "memory");
     let mut connection = SqliteConnection::connect_with(&options).await?;
     let timer = Instant::now();
