@@ -119,6 +119,9 @@ struct RunArgs {
     /// Skip the digest measurements (and the growth, and the memory after digests).
     #[arg(long)]
     no_digest: bool,
+    /// Run this `briefing` binary instead of the one cargo built (to compare builds).
+    #[arg(long, value_name = "PATH")]
+    server_binary: Option<PathBuf>,
     /// Extra environment for `briefing serve`, e.g. `BRIEFING_LOG=warn` (experiments only: the
     /// reported figures use the defaults).
     #[arg(long, value_name = "KEY=VALUE")]
@@ -304,7 +307,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     if let Some(kept) = &args.digest_only {
         let url = format!("sqlite://{}", kept.join("bench.db").display());
-        let server = processes::start_briefing(&url, &kept.join("server.log"), &args.server_env)?;
+        let server = processes::start_briefing(
+            args.server_binary.as_deref(),
+            &url,
+            &kept.join("server.log"),
+            &args.server_env,
+        )?;
         let stored = fmt_count(args.items);
         digest(
             &args,
@@ -323,8 +331,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .prefix("briefing-bench-")
         .tempdir_in(&base)?;
     let url = format!("sqlite://{}", directory.path().join("bench.db").display());
-    let server =
-        processes::start_briefing(&url, &directory.path().join("server.log"), &args.server_env)?;
+    let server = processes::start_briefing(
+        args.server_binary.as_deref(),
+        &url,
+        &directory.path().join("server.log"),
+        &args.server_env,
+    )?;
     println!(
         "briefing serve (pid {}) on {} with {url}",
         server.pid(),

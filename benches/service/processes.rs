@@ -125,10 +125,15 @@ fn wait_for_port(process: &Process) -> anyhow::Result<()> {
 
 /// `briefing serve` as a user runs it (default settings: info logging, the schedule on), on
 /// the database at `url`, its log in `log`.
-pub fn start_briefing(url: &str, log: &Path, env: &[String]) -> anyhow::Result<Process> {
+pub fn start_briefing(
+    binary: Option<&Path>,
+    url: &str,
+    log: &Path,
+    env: &[String],
+) -> anyhow::Result<Process> {
     let port = free_port()?;
     let address: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_briefing"));
+    let mut command = Command::new(binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_briefing"))));
     command
         .args(["serve", "--listen", &address.to_string(), "--database", url])
         .env_remove("BRIEFING_LOG")
