@@ -361,15 +361,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         "importing {} agenda items, {} a day from {first_day} to {day}",
         args.items, args.day_items
     );
-    let loaded = import_days(
-        &control,
-        server.address,
-        &mut generator,
-        first_day,
-        args.items,
-        &args,
-    )
-    .await?;
+    let loaded = import_days(server.address, &mut generator, first_day, args.items, &args).await?;
     println!(
         "loaded {} items in {:.1} s of import calls: {:.0} items/s (first {} items: {:.0} items/s)",
         loaded.items,
@@ -494,8 +486,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let extra_days = extra.div_ceil(args.day_items.max(1));
         let from = first_day - Days::days(i64::try_from(extra_days).unwrap_or(0));
         println!("growing the store to {grow_to} items: {extra} more, from {from}");
-        let grown =
-            import_days(&control, server.address, &mut generator, from, extra, &args).await?;
+        let grown = import_days(server.address, &mut generator, from, extra, &args).await?;
         println!(
             "imported {} more items in {:.1} s: {:.0} items/s",
             grown.items,
@@ -683,7 +674,6 @@ impl Imported {
 /// Imports `count` items, `day_items` a day from `first_day` on, in calls of `import_chunk`
 /// items over one stream each. Items are generated and encoded before each call is timed.
 async fn import_days(
-    send: &SendRequest<Bytes>,
     address: SocketAddr,
     generator: &mut Generator,
     first_day: NaiveDate,
@@ -713,7 +703,10 @@ async fn import_days(
         }
         let body = body.freeze();
         let timer = Instant::now();
-        let response = load::call(send, &uri, body).await?;
+        // A connection per call: one left idle through the other measurements may have been
+        // closed by the server meanwhile.
+        let send = load::connect(address).await?;
+        let response = load::call(&send, &uri, body).await?;
         let seconds = timer.elapsed().as_secs_f64();
         let response: pb::ImportAgendaItemsResponse = load::unframe(&response)?;
         if response.imported_count != i64::try_from(chunk)? {
