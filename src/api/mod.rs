@@ -1,6 +1,7 @@
 //! The gRPC edge: tonic services that parse requests into domain types, call the store and
 //! map every error in one place ([`error`]).
 
+pub mod access_log;
 pub mod agenda;
 pub mod convert;
 pub mod digests;

@@ -1,6 +1,6 @@
 //! Everything this server exposes, assembled in one place: the briefing services,
 //! reflection (v1 and v1alpha, with every descriptor set), health, compression, limits,
-//! per-call tracing and graceful shutdown.
+//! the per-call log and graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,9 +12,8 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
+use super::access_log::AccessLogLayer;
 use super::agenda::AgendaApi;
 use super::digests::DigestApi;
 use super::officials::OfficialApi;
@@ -96,19 +95,12 @@ pub async fn serve(
 
     let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
 
-    let trace = TraceLayer::new_for_grpc()
-        .make_span_with(|request: &http::Request<_>| {
-            tracing::info_span!("grpc", method = %request.uri().path())
-        })
-        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros))
-        .on_failure(DefaultOnFailure::new().level(Level::WARN).latency_unit(tower_http::LatencyUnit::Micros));
-
     let result = Server::builder()
         .timeout(config.request_timeout)
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .layer(trace)
+        .layer(AccessLogLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
