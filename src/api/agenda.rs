@@ -39,8 +39,9 @@ impl AgendaService for AgendaApi {
         &self,
         request: Request<pb::GetAgendaItemRequest>,
     ) -> Result<Response<pb::AgendaItem>, Status> {
-        let stored = resource::get::<AgendaItem>(&self.store, &request.into_inner().name).await?;
-        Ok(Response::new(to_proto(&stored)))
+        let stored =
+            resource::get_record::<AgendaItem>(&self.store, &request.into_inner().name).await?;
+        Ok(Response::new(stored_to_proto(stored)?))
     }
 
     async fn list_agenda_items(
@@ -59,7 +60,7 @@ impl AgendaService for AgendaApi {
             agenda_items: found
                 .items
                 .into_iter()
-                .map(listed_to_proto)
+                .map(stored_to_proto)
                 .collect::<Result<_, _>>()?,
             next_page_token: paging::next_page_token(found.next_after, &filter),
         }))
@@ -429,8 +430,8 @@ fn record_to_proto(stored: Stored<AgendaItemRecord>, event_type: EventType) -> p
     }
 }
 
-/// A listed record as a response; its event type was checked when it was stored.
-fn listed_to_proto(stored: Stored<AgendaItemRecord>) -> Result<pb::AgendaItem, ApiError> {
+/// A stored record as a response; its event type was checked when it was stored.
+fn stored_to_proto(stored: Stored<AgendaItemRecord>) -> Result<pb::AgendaItem, ApiError> {
     let event_type = EventType::parse(&stored.value.event_type).map_err(|problem| {
         ApiError::from(StoreError::Internal(format!(
             "stored agendaItems/{} is invalid: {problem}",

@@ -46,6 +46,11 @@ pub trait Resource: Sized + Send + Sync + 'static {
     fn parse(record: &Self::Record) -> Result<Self, Violations>;
     fn to_record(&self) -> Self::Record;
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>>;
+    /// What [`Resource::get`] reads, as the stored record: for responses, which need no
+    /// domain value.
+    async fn get_record(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self::Record>> {
+        Ok(Self::get(store, id).await?.map(|value| value.to_record()))
+    }
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>>;
     async fn update(
         store: &dyn Store,
@@ -63,6 +68,15 @@ pub fn parse_name<C: Collection>(field: &str, raw: &str) -> ApiResult<Name<C>> {
 pub async fn get<R: Resource>(store: &Arc<dyn Store>, raw_name: &str) -> ApiResult<Stored<R>> {
     let name = parse_name::<R::Collection>("name", raw_name)?;
     Ok(R::get(store.as_ref(), name.id()).await?)
+}
+
+/// AIP-131 get, answered from the stored record.
+pub async fn get_record<R: Resource>(
+    store: &Arc<dyn Store>,
+    raw_name: &str,
+) -> ApiResult<Stored<R::Record>> {
+    let name = parse_name::<R::Collection>("name", raw_name)?;
+    Ok(R::get_record(store.as_ref(), name.id()).await?)
 }
 
 pub async fn create<R: Resource>(
@@ -203,6 +217,9 @@ impl Resource for Trip {
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
         store.get_trip(id).await
     }
+    async fn get_record(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self::Record>> {
+        store.get_trip_record(id).await
+    }
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
         store.create_trip(id, value).await
     }
@@ -276,6 +293,9 @@ impl Resource for AgendaItem {
     }
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
         store.get_agenda_item(id).await
+    }
+    async fn get_record(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self::Record>> {
+        store.get_agenda_record(id).await
     }
     async fn create(store: &dyn Store, id: ResourceId, value: Self) -> StoreResult<Stored<Self>> {
         store.create_agenda_item(id, value).await

@@ -14,7 +14,7 @@ use crate::domain::names::{Officials, Trips};
 use crate::domain::trip::LegRecord;
 use crate::domain::values::{CountryCode, parse_date};
 use crate::domain::{Trip, TripRecord, TripState, Violations};
-use crate::store::{Store, Stored, TripFilter};
+use crate::store::{Store, StoreError, Stored, TripFilter};
 
 pub struct TripApi {
     store: Arc<dyn Store>,
@@ -32,8 +32,14 @@ impl TripService for TripApi {
         &self,
         request: Request<pb::GetTripRequest>,
     ) -> Result<Response<pb::Trip>, Status> {
-        let stored = resource::get::<Trip>(&self.store, &request.into_inner().name).await?;
-        Ok(Response::new(to_proto(&stored)))
+        let stored = resource::get_record::<Trip>(&self.store, &request.into_inner().name).await?;
+        let state = stored.value.state_at(Utc::now()).ok_or_else(|| {
+            ApiError::from(StoreError::Internal(format!(
+                "stored trips/{} has legs whose dates or zones do not parse",
+                stored.id
+            )))
+        })?;
+        Ok(Response::new(record_to_proto(stored, state)))
     }
 
     async fn list_trips(
@@ -160,13 +166,27 @@ fn from_proto(trip: pb::Trip) -> Result<(TripRecord, String, String), ApiError> 
 }
 
 pub fn to_proto(stored: &Stored<Trip>) -> pb::Trip {
-    let record = stored.value.to_record();
-    let state = match stored.value.state_at(Utc::now()) {
+    let record = Stored {
+        id: stored.id.clone(),
+        value: stored.value.to_record(),
+        create_time: stored.create_time,
+        update_time: stored.update_time,
+        revision: stored.revision,
+    };
+    record_to_proto(record, stored.value.state_at(Utc::now()))
+}
+
+/// The response for a stored record in `state`: what [`to_proto`] gives for the trip the
+/// record holds, without parsing the record into the trip first.
+fn record_to_proto(stored: Stored<TripRecord>, state: TripState) -> pb::Trip {
+    let state = match state {
         TripState::Planned => pb::TripState::Planned,
         TripState::InProgress => pb::TripState::InProgress,
         TripState::Completed => pb::TripState::Completed,
         TripState::Cancelled => pb::TripState::Cancelled,
     };
+    let etag = stored.etag();
+    let record = stored.value;
     pb::Trip {
         name: format!("trips/{}", stored.id),
         title: record.title,
@@ -188,7 +208,7 @@ pub fn to_proto(stored: &Stored<Trip>) -> pb::Trip {
         sources: record.sources.into_iter().map(source_to_proto).collect(),
         create_time: Some(timestamp(stored.create_time)),
         update_time: Some(timestamp(stored.update_time)),
-        etag: stored.etag(),
+        etag,
         cancelled: record.cancelled,
         notes: record.notes,
     }

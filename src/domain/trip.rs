@@ -127,19 +127,17 @@ impl Trip {
 
     /// The state at `now`: each boundary is compared in the zone of the leg it belongs to.
     pub fn state_at(&self, now: chrono::DateTime<Utc>) -> TripState {
-        if self.cancelled {
-            return TripState::Cancelled;
-        }
-        let (Some(first), Some(last)) = (self.legs.first(), self.legs.last()) else {
-            return TripState::Planned;
-        };
-        if now.with_timezone(&first.time_zone).date_naive() < first.start_date {
-            TripState::Planned
-        } else if now.with_timezone(&last.time_zone).date_naive() > last.end_date {
-            TripState::Completed
-        } else {
-            TripState::InProgress
-        }
+        let boundaries = self
+            .legs
+            .first()
+            .zip(self.legs.last())
+            .map(|(first, last)| {
+                (
+                    (first.start_date, first.time_zone),
+                    (last.end_date, last.time_zone),
+                )
+            });
+        state_between(self.cancelled, boundaries, now)
     }
 
     pub fn first_date(&self) -> Option<NaiveDate> {
@@ -148,6 +146,45 @@ impl Trip {
 
     pub fn last_date(&self) -> Option<NaiveDate> {
         self.legs.iter().map(|leg| leg.end_date).max()
+    }
+}
+
+impl TripRecord {
+    /// [`Trip::state_at`] of a stored record, reading only the dates and zones it needs (the
+    /// record was checked when it was stored); `None` when they do not parse.
+    pub fn state_at(&self, now: chrono::DateTime<Utc>) -> Option<TripState> {
+        let boundary =
+            |date: &str, zone: &str| Some((parse_date(date).ok()?, parse_time_zone(zone).ok()?));
+        let boundaries = match (self.legs.first(), self.legs.last()) {
+            (Some(first), Some(last)) => Some((
+                boundary(&first.start_date, &first.time_zone)?,
+                boundary(&last.end_date, &last.time_zone)?,
+            )),
+            _ => None,
+        };
+        Some(state_between(self.cancelled, boundaries, now))
+    }
+}
+
+/// Planned until the first leg starts in its zone, completed once the last leg has ended in
+/// its zone, in progress between.
+fn state_between(
+    cancelled: bool,
+    boundaries: Option<((NaiveDate, Tz), (NaiveDate, Tz))>,
+    now: chrono::DateTime<Utc>,
+) -> TripState {
+    if cancelled {
+        return TripState::Cancelled;
+    }
+    let Some(((start, start_zone), (end, end_zone))) = boundaries else {
+        return TripState::Planned;
+    };
+    if now.with_timezone(&start_zone).date_naive() < start {
+        TripState::Planned
+    } else if now.with_timezone(&end_zone).date_naive() > end {
+        TripState::Completed
+    } else {
+        TripState::InProgress
     }
 }
 
@@ -261,5 +298,36 @@ mod tests {
         let after = Utc.with_ymd_and_hms(2025, 1, 6, 15, 0, 0).unwrap();
         assert_eq!(trip.state_at(after), TripState::Completed);
         assert_eq!(Trip::parse(&trip.to_record()).unwrap(), trip);
+    }
+
+    #[test]
+    fn a_stored_record_has_the_state_of_its_trip() {
+        let mut stored = record();
+        stored.legs.insert(
+            0,
+            LegRecord {
+                country: "USA".into(),
+                city: "Washington".into(),
+                time_zone: "America/New_York".into(),
+                ..seoul_leg("2025-01-03", "2025-01-04")
+            },
+        );
+        let mut cancelled = stored.clone();
+        cancelled.cancelled = true;
+        for record in [stored, cancelled] {
+            let trip = Trip::parse(&record).unwrap();
+            for hour in (0..5 * 24).step_by(3) {
+                let now = Utc.with_ymd_and_hms(2025, 1, 2, 0, 0, 0).unwrap()
+                    + chrono::Duration::hours(hour);
+                assert_eq!(
+                    record.state_at(now),
+                    Some(trip.state_at(now)),
+                    "{now} {record:?}"
+                );
+            }
+        }
+        let mut corrupt = record();
+        corrupt.legs[0].time_zone = "Nowhere/City".into();
+        assert_eq!(corrupt.state_at(Utc::now()), None);
     }
 }

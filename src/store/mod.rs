@@ -14,7 +14,7 @@ use crate::digest::{Digest, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryCode, EventType, Official, OfficialName, ResourceId, Trip,
-    TripName,
+    TripName, TripRecord,
 };
 use digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
@@ -36,6 +36,17 @@ pub struct Stored<T> {
 }
 
 impl<T> Stored<T> {
+    /// The same resource with its value turned into another shape (e.g. its record).
+    pub fn map<U>(self, into: impl FnOnce(T) -> U) -> Stored<U> {
+        Stored {
+            id: self.id,
+            value: into(self.value),
+            create_time: self.create_time,
+            update_time: self.update_time,
+            revision: self.revision,
+        }
+    }
+
     /// An opaque etag that changes with every write and differs for a re-created resource.
     pub fn etag(&self) -> String {
         let mut hasher = Sha256::new();
@@ -147,6 +158,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_trip(&self, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>>;
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>>;
+    /// [`Store::get_trip`] as the record the store keeps, for responses: a backend may hand
+    /// over what it stored without parsing it again (it was checked when it was written).
+    async fn get_trip_record(&self, id: &ResourceId) -> StoreResult<Stored<TripRecord>> {
+        Ok(self.get_trip(id).await?.map(|trip| trip.to_record()))
+    }
     async fn list_trips(
         &self,
         filter: &TripFilter,
@@ -173,6 +189,10 @@ pub trait Store: Send + Sync + 'static {
         item: AgendaItem,
     ) -> StoreResult<Stored<AgendaItem>>;
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>>;
+    /// [`Store::get_agenda_item`] as the record the store keeps (see [`Store::get_trip_record`]).
+    async fn get_agenda_record(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItemRecord>> {
+        Ok(self.get_agenda_item(id).await?.map(|item| item.to_record()))
+    }
     async fn list_agenda_items(
         &self,
         filter: &AgendaFilter,

@@ -38,30 +38,27 @@ pub(super) fn decode_columns<D: Document>(
     update_time: i64,
     body: &str,
 ) -> StoreResult<Row<D>> {
-    let id = ResourceId::parse(id).map_err(|problem| {
-        StoreError::Internal(format!("stored id {id:?} is corrupt: {problem}"))
-    })?;
-    let record: D::Record = serde_json::from_str(body).map_err(|error| {
-        StoreError::Internal(format!(
-            "stored {} is corrupt: {error}",
-            D::resource_name(&id)
-        ))
-    })?;
-    let value = D::from_record(&record).map_err(|violations| {
+    let row = decode_record_columns::<D>(seq, id, revision, create_time, update_time, body)?;
+    Ok(Row {
+        seq: row.seq,
+        stored: parse_record(row.stored)?,
+    })
+}
+
+/// The domain value of a stored record; a record that no longer parses is corrupt.
+fn parse_record<D: Document>(stored: Stored<D::Record>) -> StoreResult<Stored<D>> {
+    let value = D::from_record(&stored.value).map_err(|violations| {
         StoreError::Internal(format!(
             "stored {} is invalid: {violations}",
-            D::resource_name(&id)
+            D::resource_name(&stored.id)
         ))
     })?;
-    Ok(Row {
-        seq,
-        stored: Stored {
-            id,
-            value,
-            create_time: from_micros(create_time),
-            update_time: from_micros(update_time),
-            revision,
-        },
+    Ok(Stored {
+        id: stored.id,
+        value,
+        create_time: stored.create_time,
+        update_time: stored.update_time,
+        revision: stored.revision,
     })
 }
 
@@ -101,15 +98,25 @@ pub(super) async fn get<D: Document>(
     fast: Option<&super::fast::Readers>,
     id: &ResourceId,
 ) -> StoreResult<Stored<D>> {
-    if let Some(readers) = fast {
-        let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE id = ?", D::TABLE);
+    parse_record(get_record::<D>(pool, fast, id).await?)
+}
+
+/// The stored record of a document, not parsed into its domain value (for responses: it was
+/// checked when it was written).
+pub(super) async fn get_record<D: Document>(
+    pool: &SqlitePool,
+    fast: Option<&super::fast::Readers>,
+    id: &ResourceId,
+) -> StoreResult<Stored<D::Record>> {
+    let sql = format!("SELECT {SELECT_COLUMNS} FROM {} WHERE id = ?", D::TABLE);
+    let found = if let Some(readers) = fast {
         let mut found = None;
         readers.with(|connection| {
             connection.query(
                 &sql,
                 &[super::fast::Param::Text(id.as_str().to_owned())],
                 |row| {
-                    found = Some(decode_columns::<D>(
+                    found = Some(decode_record_columns::<D>(
                         row.int(0),
                         row.text(1)?,
                         row.int(2),
@@ -121,14 +128,30 @@ pub(super) async fn get<D: Document>(
                 },
             )
         })?;
-        return found
-            .map(|row| row.stored)
-            .ok_or_else(|| StoreError::NotFound {
-                resource: D::resource_name(id),
-            });
-    }
-    let mut connection = pool.acquire().await?;
-    fetch::<D>(&mut connection, id).await.map(|row| row.stored)
+        found
+    } else {
+        let mut connection = pool.acquire().await?;
+        sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(&mut *connection)
+            .await?
+            .map(|row| {
+                decode_record_columns::<D>(
+                    row.try_get("seq")?,
+                    row.try_get("id")?,
+                    row.try_get("revision")?,
+                    row.try_get("create_time")?,
+                    row.try_get("update_time")?,
+                    row.try_get("body")?,
+                )
+            })
+            .transpose()?
+    };
+    found
+        .map(|row| row.stored)
+        .ok_or_else(|| StoreError::NotFound {
+            resource: D::resource_name(id),
+        })
 }
 
 pub(super) async fn fetch<D: Document>(

@@ -26,7 +26,7 @@ use super::{
 };
 use crate::digest::{Digest, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
-use crate::domain::{AgendaItem, AgendaItemRecord, Official, ResourceId, Trip};
+use crate::domain::{AgendaItem, AgendaItemRecord, Official, ResourceId, Trip, TripRecord};
 use crate::store::digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
     RunFilter,
@@ -176,6 +176,9 @@ impl Store for SqliteStore {
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>> {
         documents::get(&self.reader, self.fast(), id).await
     }
+    async fn get_trip_record(&self, id: &ResourceId) -> StoreResult<Stored<TripRecord>> {
+        documents::get_record::<Trip>(&self.reader, self.fast(), id).await
+    }
     async fn list_trips(
         &self,
         filter: &TripFilter,
@@ -209,6 +212,9 @@ impl Store for SqliteStore {
     }
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>> {
         documents::get(&self.reader, self.fast(), id).await
+    }
+    async fn get_agenda_record(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItemRecord>> {
+        documents::get_record::<AgendaItem>(&self.reader, self.fast(), id).await
     }
     async fn list_agenda_items(
         &self,
