@@ -108,12 +108,21 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     if !shaped {
         return Err(format!("{raw:?} is not a date: expected YYYY-MM-DD"));
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| format!("{raw:?} is not a real calendar day"))
+    // The shape is checked: the fields are digits. (chrono's format parser walks the pattern
+    // on every call; dates are read on every response and digest line.)
+    let number = |range: std::ops::Range<usize>| {
+        raw[range]
+            .bytes()
+            .fold(0_u32, |value, digit| value * 10 + u32::from(digit - b'0'))
+    };
+    let year = i32::try_from(number(0..4)).unwrap_or(0);
+    NaiveDate::from_ymd_opt(year, number(5..7), number(8..10))
+        .ok_or_else(|| format!("{raw:?} is not a real calendar day"))
 }
 
 pub fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    use chrono::Datelike as _;
+    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
 }
 
 /// An IANA time zone name, checked against the chrono-tz database.
@@ -222,6 +231,22 @@ mod tests {
         assert!(parse_date("2025-02-29").is_err());
         assert!(parse_date("2025-1-6").is_err());
         assert!(parse_date("+2025-01-06").is_err());
+        assert!(parse_date("2025-13-01").is_err());
+        assert!(parse_date("2025-00-10").is_err());
+        assert!(parse_date("2025-04-31").is_err());
+    }
+
+    #[test]
+    fn dates_read_and_write_as_chrono_does() {
+        let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        while day < last {
+            let text = day.format("%Y-%m-%d").to_string();
+            assert_eq!(format_date(day), text);
+            assert_eq!(parse_date(&text), Ok(day));
+            day += chrono::Duration::days(97);
+        }
+        assert_eq!(parse_date(&format_date(last)), Ok(last));
     }
 
     #[test]
