@@ -12,6 +12,10 @@
 //! `cargo bench --bench service -- --smoke` runs it on tiny data in seconds (CI).
 //! `cargo bench --bench service -- --help` lists the knobs.
 
+// The allocator `briefing serve` uses (src/main.rs), so the ceiling runs on it too.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod ceiling;
 mod data;
 mod load;
@@ -59,6 +63,22 @@ enum Sub {
         /// An encoded briefing.v1.Trip to return.
         #[arg(long)]
         canned: PathBuf,
+    },
+    /// Issue 5's outside check: h2load's GetTrip against `briefing serve --demo` (the demo
+    /// trip), alternating with the ceiling canned with that same response; ratio of medians.
+    DemoCheck {
+        /// Alternating rounds (ceiling, then briefing).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Concurrent streams in all, spread over --connections.
+        #[arg(long, default_value_t = 512)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        #[arg(long, default_value_t = 5_000)]
+        duration_ms: u64,
+        #[arg(long, default_value_t = 1_000)]
+        warmup_ms: u64,
     },
 }
 
@@ -181,8 +201,29 @@ impl RunArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Sub::Ceiling { listen, canned }) = cli.command {
-        return ceiling::run(listen, &canned);
+    let demo_check = match cli.command {
+        Some(Sub::Ceiling { listen, canned }) => return ceiling::run(listen, &canned),
+        Some(Sub::DemoCheck {
+            rounds,
+            concurrency,
+            connections,
+            duration_ms,
+            warmup_ms,
+        }) => Some(RunArgs {
+            rounds,
+            concurrency,
+            connections,
+            duration_ms,
+            warmup_ms,
+            ..cli.run.clone()
+        }),
+        None => None,
+    };
+    if let Some(args) = demo_check {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(demo_check_run(args));
     }
     let args = if cli.run.smoke {
         cli.run.smoke()
@@ -316,6 +357,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             &url,
             &kept.join("server.log"),
             &args.server_env,
+            &[],
         )?;
         let stored = fmt_count(args.items);
         digest(
@@ -340,6 +382,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         &url,
         &directory.path().join("server.log"),
         &args.server_env,
+        &[],
     )?;
     println!(
         "briefing serve (pid {}) on {} with {url}",
@@ -468,7 +511,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     read_scenarios(&args, &server, &references, &stored, &mut report).await?;
     if !args.no_h2load && args.only.is_none() {
-        h2load_cross_check(&args, &server, &ceiling, directory.path(), &mut report)?;
+        h2load_cross_check(
+            &args,
+            "trips/trip-1",
+            &server,
+            &ceiling,
+            directory.path(),
+            &mut report,
+        )?;
     }
     let serving = server.memory()?;
     println!("server memory after serving reads at {stored} items: {serving}");
@@ -515,6 +565,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             &url,
             &directory.path().join("server.log"),
             &args.server_env,
+            &[],
         )?;
         println!(
             "briefing serve restarted (pid {}) on {}",
@@ -991,9 +1042,63 @@ async fn read_scenarios(
     Ok(())
 }
 
+/// The demo check: `briefing serve --demo` on a fresh file, the ceiling canned with its
+/// GetTrip response of the demo trip, and h2load against both, alternating.
+async fn demo_check_run(args: RunArgs) -> anyhow::Result<()> {
+    const DEMO_TRIP: &str = "trips/blinken-final-trip-2025-01";
+    let directory = tempfile::Builder::new()
+        .prefix("briefing-demo-check-")
+        .tempdir()?;
+    let url = format!("sqlite://{}", directory.path().join("demo.db").display());
+    let server = processes::start_briefing(
+        None,
+        &url,
+        &directory.path().join("server.log"),
+        &[],
+        &["--demo"],
+    )?;
+    let send = load::connect(server.address).await?;
+    let trip: pb::Trip = unary(
+        &send,
+        server.address,
+        "/briefing.v1.TripService/GetTrip",
+        &pb::GetTripRequest {
+            name: DEMO_TRIP.into(),
+        },
+    )
+    .await?;
+    let canned_path = directory.path().join("canned-trip.pb");
+    std::fs::write(&canned_path, prost::Message::encode_to_vec(&trip))?;
+    let ceiling = processes::start_ceiling(&canned_path)?;
+    println!(
+        "briefing serve --demo (pid {}) on {}, ceiling (pid {}) on {}: {DEMO_TRIP}, {} bytes",
+        server.pid(),
+        server.address,
+        ceiling.pid(),
+        ceiling.address,
+        prost::Message::encoded_len(&trip)
+    );
+    println!("machine: {}", machine());
+    let mut report = Report::default();
+    h2load_cross_check(
+        &args,
+        DEMO_TRIP,
+        &server,
+        &ceiling,
+        directory.path(),
+        &mut report,
+    )?;
+    println!("\n{}", report.markdown());
+    if report.rows.is_empty() {
+        bail!("h2load is not installed (Debian: nghttp2-client)");
+    }
+    Ok(())
+}
+
 /// h2load (nghttp2-client) against both servers, alternating: the outside cross-check.
 fn h2load_cross_check(
     args: &RunArgs,
+    trip: &str,
     server: &Process,
     ceiling: &Process,
     directory: &std::path::Path,
@@ -1012,9 +1117,7 @@ fn h2load_cross_check(
     let body_path = directory.join("get-trip.bin");
     std::fs::write(
         &body_path,
-        load::frame(&pb::GetTripRequest {
-            name: "trips/trip-1".into(),
-        }),
+        load::frame(&pb::GetTripRequest { name: trip.into() }),
     )?;
     let streams = args.concurrency / args.connections.max(1);
     let run = |address: SocketAddr| -> anyhow::Result<f64> {

@@ -124,18 +124,20 @@ fn wait_for_port(process: &Process) -> anyhow::Result<()> {
 }
 
 /// `briefing serve` as a user runs it (default settings: info logging, the schedule on), on
-/// the database at `url`, its log in `log`.
+/// the database at `url`, its log in `log`; `extra` is appended to its arguments.
 pub fn start_briefing(
     binary: Option<&Path>,
     url: &str,
     log: &Path,
     env: &[String],
+    extra: &[&str],
 ) -> anyhow::Result<Process> {
     let port = free_port()?;
     let address: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let mut command = Command::new(binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_briefing"))));
     command
         .args(["serve", "--listen", &address.to_string(), "--database", url])
+        .args(extra)
         .env_remove("BRIEFING_LOG")
         .env_remove("RUST_LOG")
         .envs(env.iter().filter_map(|pair| pair.split_once('=')))
