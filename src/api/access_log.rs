@@ -2,10 +2,11 @@
 //! code and latency; answered calls only at DEBUG (`BRIEFING_LOG=info,briefing::api=debug`).
 //!
 //! Not tower-http's TraceLayer: its INFO span per call, with the method formatted into it, and
-//! a line per answered call took a fifth to a quarter of a small read's throughput
+//! a line per answered call took 10–25% of a small read's throughput
 //! (BENCHMARKS.md), and with the span at DEBUG its failure lines no longer name the method.
-//! Handlers return errors as trailers-only responses, so the code is in the response headers;
-//! an error a stream sends after its first message is logged by the handler that ends it.
+//! Handlers return errors as trailers-only responses, so the code is in the response headers.
+//! An error a stream sends after its first message is not seen here; server errors are logged
+//! where they are mapped to a status (`error.rs`) in any case.
 
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -53,19 +54,19 @@ where
         let call = self.inner.call(request).instrument(span);
         Box::pin(async move {
             let outcome = call.await;
+            // Until the response's headers: a unary call's whole answer, a stream's start.
             let micros = started.elapsed().as_micros();
             let method = uri.path();
             match &outcome {
-                Ok(response) => match grpc_code(response.headers()) {
-                    Some(code) if code != tonic::Code::Ok => {
-                        let message = response
-                            .headers()
-                            .get("grpc-message")
-                            .and_then(|value| value.to_str().ok())
-                            .unwrap_or("");
-                        tracing::warn!(method, code = ?code, message, micros, "call failed");
-                    }
-                    _ => tracing::debug!(method, micros, "call answered"),
+                Ok(response) => match failure(response.headers()) {
+                    Some(status) => tracing::warn!(
+                        method,
+                        code = ?status.code(),
+                        grpc_message = status.message(),
+                        micros,
+                        "call failed"
+                    ),
+                    None => tracing::debug!(method, micros, "call answered"),
                 },
                 Err(error) => tracing::warn!(method, %error, micros, "call failed"),
             }
@@ -74,15 +75,9 @@ where
     }
 }
 
-/// The code of a trailers-only response; `None` when the status comes in the trailers.
-fn grpc_code(headers: &http::HeaderMap) -> Option<tonic::Code> {
-    let value = headers
-        .get("grpc-status")?
-        .to_str()
-        .ok()?
-        .parse::<i32>()
-        .ok()?;
-    Some(tonic::Code::from_i32(value))
+/// The status of a trailers-only response that is not OK (its message percent-decoded).
+fn failure(headers: &http::HeaderMap) -> Option<tonic::Status> {
+    tonic::Status::from_header_map(headers).filter(|status| status.code() != tonic::Code::Ok)
 }
 
 #[cfg(test)]
@@ -90,12 +85,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_code_comes_from_a_trailers_only_response() {
+    fn a_failure_comes_from_a_trailers_only_response() {
         let mut headers = http::HeaderMap::new();
-        assert_eq!(grpc_code(&headers), None);
+        assert!(failure(&headers).is_none());
+        headers.insert("grpc-status", http::HeaderValue::from_static("0"));
+        assert!(failure(&headers).is_none());
         headers.insert("grpc-status", http::HeaderValue::from_static("5"));
-        assert_eq!(grpc_code(&headers), Some(tonic::Code::NotFound));
-        headers.insert("grpc-status", http::HeaderValue::from_static("x"));
-        assert_eq!(grpc_code(&headers), None);
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static("trips/x%20does%20not%20exist"),
+        );
+        let status = failure(&headers).expect("a failure");
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        assert_eq!(status.message(), "trips/x does not exist");
     }
 }
