@@ -8,6 +8,7 @@ mod digests;
 mod documents;
 mod fast;
 mod officials;
+mod search_upkeep;
 mod subscriptions;
 mod trips;
 
@@ -40,6 +41,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// The hot reads, on the calling thread; absent for an in-memory database.
     fast: Option<Arc<fast::Readers>>,
+    /// Merges the full-text index's segments while writes pause (`search_upkeep`).
+    search_upkeep: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// SQLite's page cache per connection, in KiB. The writer's is the largest (bulk imports
@@ -113,10 +116,14 @@ impl SqliteStore {
         } else {
             None
         };
+        let search_upkeep = fast
+            .is_some()
+            .then(|| tokio::spawn(search_upkeep::run(reader.clone(), writer.clone())));
         Ok(Self {
             writer,
             reader,
             fast,
+            search_upkeep,
         })
     }
 
@@ -125,8 +132,19 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
+        if let Some(task) = &self.search_upkeep {
+            task.abort();
+        }
         self.reader.close().await;
         self.writer.close().await;
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(task) = &self.search_upkeep {
+            task.abort();
+        }
     }
 }
 
