@@ -185,30 +185,40 @@ impl Scheduler {
     pub async fn start(self: Arc<Self>) -> anyhow::Result<JobScheduler> {
         let jobs = JobScheduler::new().await?;
         jobs.start().await?;
+        // The first fires are those after the start, not after the catch-up: a fire that falls
+        // while missed days compile runs as soon as they are done, instead of a day later.
+        let started = self.clock.now();
         let caught_up = self.run_due(Trigger::CatchUp).await;
         if !caught_up.is_empty() {
             tracing::info!(days = caught_up.len(), "caught up missed digests");
         }
         for index in 0..self.plans.len() {
-            self.clone().arm(&jobs, index).await?;
+            self.clone().arm(&jobs, index, started).await?;
         }
         Ok(jobs)
     }
 
-    /// Boxed because each run arms the next: the future refers to itself.
+    /// Arms the plan's first fire after `after` (at once when that is already past). Boxed
+    /// because each run arms the next: the future refers to itself.
     fn arm(
         self: Arc<Self>,
         jobs: &JobScheduler,
         index: usize,
+        after: DateTime<Utc>,
     ) -> futures::future::BoxFuture<'static, anyhow::Result<()>> {
         let jobs = jobs.clone();
-        Box::pin(async move { self.arm_now(&jobs, index).await })
+        Box::pin(async move { self.arm_now(&jobs, index, after).await })
     }
 
-    async fn arm_now(self: Arc<Self>, jobs: &JobScheduler, index: usize) -> anyhow::Result<()> {
+    async fn arm_now(
+        self: Arc<Self>,
+        jobs: &JobScheduler,
+        index: usize,
+        after: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let plan = &self.plans[index];
         let now = self.clock.now();
-        let Some(fire) = plan.next_fire_after(now) else {
+        let Some(fire) = plan.next_fire_after(after) else {
             tracing::warn!(kind = %plan.kind, cron = plan.expression(), "the schedule never fires again");
             return Ok(());
         };
@@ -221,7 +231,11 @@ impl Scheduler {
                 let scheduler = scheduler.clone();
                 Box::pin(async move {
                     scheduler.run_due(Trigger::Schedule).await;
-                    if let Err(error) = scheduler.clone().arm(&jobs, index).await {
+                    // The next fire is the one after this fire, not after the run, so a long
+                    // run does not skip it; and after now when the timer went off early (then
+                    // this fire is armed again and today is compiled when it is due).
+                    let after = scheduler.clock.now().min(fire);
+                    if let Err(error) = scheduler.clone().arm(&jobs, index, after).await {
                         tracing::error!(%error, "cannot arm the next digest run");
                     }
                 })
