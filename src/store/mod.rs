@@ -211,13 +211,7 @@ pub trait Store: Send + Sync + 'static {
             items: found
                 .items
                 .into_iter()
-                .map(|stored| Stored {
-                    value: stored.value.to_record(),
-                    id: stored.id,
-                    create_time: stored.create_time,
-                    update_time: stored.update_time,
-                    revision: stored.revision,
-                })
+                .map(|stored| stored.map(|item| item.to_record()))
                 .collect(),
             next_after: found.next_after,
         })
