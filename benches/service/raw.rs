@@ -8,9 +8,8 @@ use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Instant;
 
-use briefing::api::convert::sources_to_records;
 use briefing::api::pb;
-use briefing::domain::{AgendaItem, AgendaItemRecord, Violations};
+use briefing::domain::AgendaItem;
 use chrono::{Duration as Days, NaiveDate};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection};
@@ -20,28 +19,9 @@ use crate::data::Generator;
 const BATCH: usize = 2_000;
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// The domain item the server would store for a generated message.
+/// The domain item the server would store for a generated message, read as the API reads it.
 pub fn domain_item(item: pb::AgendaItem) -> anyhow::Result<AgendaItem> {
-    let mut violations = Violations::new();
-    let event_type = pb::EventType::try_from(item.event_type)?
-        .as_str_name()
-        .to_owned();
-    let record = AgendaItemRecord {
-        title: item.title,
-        summary: item.summary,
-        date: item.date,
-        trip: item.trip,
-        leg: item.leg.map(i64::from),
-        participants: item.participants,
-        actors: item.actors,
-        recipients: item.recipients,
-        event_type,
-        mode: item.mode,
-        contexts: item.contexts,
-        intensity: item.intensity,
-        sources: sources_to_records(item.sources, &mut violations),
-        notes: item.notes,
-    };
+    let (record, _, _) = briefing::api::agenda::from_proto(item)?;
     AgendaItem::parse(&record).map_err(|violations| anyhow::anyhow!("{violations}"))
 }
 

@@ -346,7 +346,9 @@ fn event_type_to_proto(event_type: EventType) -> pb::EventType {
         .unwrap_or(pb::EventType::Unspecified)
 }
 
-fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String), ApiError> {
+/// The record a client sent, with its name and etag; bad values are reported under
+/// `agenda_item.` (the benchmark harness reads its generated items through this too).
+pub fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, String), ApiError> {
     let mut violations = Violations::new();
     // Checked here and not only by the domain: an update's field mask works on the JSON form
     // of the record, where NaN and infinities turn into null and would silently unset it.
