@@ -43,19 +43,20 @@ struct Rows {
 }
 
 /// The store's packing of a pair of alpha-3 codes (migration 0003).
-fn pair_key(pair: briefing::digest::Pair) -> i64 {
+fn pair_key(pair: briefing::domain::CountryPair) -> i64 {
     let key = |country: briefing::domain::CountryCode| {
         country
             .as_str()
             .bytes()
             .fold(0_i64, |key, letter| key * 26 + i64::from(letter - b'A'))
     };
-    key(pair.0) * 17_576 + key(pair.1)
+    key(pair.first()) * 17_576 + key(pair.second())
 }
 
 fn rows(item: &AgendaItem) -> anyhow::Result<Rows> {
     let day = i64::from(chrono::Datelike::num_days_from_ce(&item.date));
-    let pairs = briefing::digest::pairs(item)
+    let pairs = item
+        .scoring_pairs()
         .into_iter()
         .map(|pair| (day, pair_key(pair), item.intensity()))
         .collect();

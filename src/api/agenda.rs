@@ -13,7 +13,8 @@ use super::resource::{self, parse_name};
 use crate::domain::names::{AgendaItems, Officials, Trips};
 use crate::domain::values::{CountryCode, parse_date, parse_keyword};
 use crate::domain::{
-    AgendaItem, AgendaItemRecord, EventType, Intensity, Name, QuadClass, ResourceId, Violations,
+    AgendaItem, AgendaItemRecord, EventType, Intensity, ItemStatus, Name, QuadClass, ResourceId,
+    Violations,
 };
 use crate::store::search::SearchQuery;
 use crate::store::{AgendaFilter, Store, StoreError, Stored};
@@ -341,6 +342,15 @@ fn event_type_from_proto(raw: i32) -> Result<EventType, String> {
         .and_then(|known| EventType::parse(known.as_str_name()))
 }
 
+/// The stored status (checked when it was written; empty is the default, REPORTED).
+fn status_to_proto(stored: &str) -> pb::ItemStatus {
+    match ItemStatus::parse(stored).unwrap_or_default() {
+        ItemStatus::Reported => pb::ItemStatus::Reported,
+        ItemStatus::Planned => pb::ItemStatus::Planned,
+        ItemStatus::Background => pb::ItemStatus::Background,
+    }
+}
+
 fn event_type_to_proto(event_type: EventType) -> pb::EventType {
     pb::EventType::from_str_name(&format!("EVENT_TYPE_{}", event_type.code()))
         .unwrap_or(pb::EventType::Unspecified)
@@ -377,6 +387,12 @@ pub fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, Str
         intensity: item.intensity,
         sources: sources_to_records(item.sources, &mut violations),
         notes: item.notes,
+        status: match pb::ItemStatus::try_from(item.status) {
+            Ok(pb::ItemStatus::Unspecified) => String::new(),
+            Ok(known) => known.as_str_name().to_owned(),
+            Err(_) => item.status.to_string(),
+        },
+        hedged: item.hedged,
     };
     violations
         .within("agenda_item")
@@ -429,6 +445,8 @@ fn record_to_proto(stored: Stored<AgendaItemRecord>, event_type: EventType) -> p
         update_time: Some(timestamp(stored.update_time)),
         etag,
         notes: record.notes,
+        status: status_to_proto(&record.status).into(),
+        hedged: record.hedged,
     }
 }
 

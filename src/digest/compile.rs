@@ -7,8 +7,9 @@ use chrono_tz::Tz;
 
 use super::model::{Digest, Dyad, Line, QuadCounts};
 use super::render::{render, signed};
-use super::trend::{Pair, TrailingNets, pairs};
+use super::trend::{Pair, TrailingNets};
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
+use crate::domain::pairs;
 use crate::domain::values::format_date;
 use crate::domain::{AgendaItem, CountryCode, Official, QuadClass, ResourceId, RoleState, Trip};
 use crate::store::Stored;
@@ -263,7 +264,7 @@ fn dyads(day: &Day<'_>, inputs: &Inputs<'_>) -> (Vec<Dyad>, Vec<Vec<usize>>) {
             let net = tally.cooperation - tally.conflict;
             let (mean, stddev) = inputs.trailing.stats(&pair, inputs.day);
             let dyad = Dyad {
-                countries: [pair.0.to_string(), pair.1.to_string()],
+                countries: [pair.first().to_string(), pair.second().to_string()],
                 cooperation: tally.cooperation,
                 conflict: tally.conflict,
                 net,

@@ -9,9 +9,10 @@ mod reference;
 mod render;
 mod trend;
 
+pub use crate::domain::pairs;
 pub use compile::{Alliance, Inputs, compile, default_alliances};
 pub use model::{Digest, DigestName, Dyad, Line, QuadCounts};
-pub use trend::{Pair, TrailingNets, pairs};
+pub use trend::{Pair, TrailingNets};
 
 /// The kind compiled when none is named.
 pub const DEFAULT_KIND: &str = crate::domain::subscription::DEFAULT_DIGEST_KIND;

@@ -11,8 +11,9 @@ use chrono_tz::Tz;
 use super::compile::{Alliance, Inputs};
 use super::model::{Digest, Dyad, Line, QuadCounts};
 use super::render::{render, signed};
-use super::trend::{Pair, pairs};
+use super::trend::Pair;
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
+use crate::domain::pairs;
 use crate::domain::values::format_date;
 use crate::domain::{AgendaItem, CountryCode, Official, QuadClass, RoleState, Trip};
 use crate::store::Stored;
@@ -61,7 +62,7 @@ fn dyads(items: &[(String, &AgendaItem)], inputs: &Inputs<'_>) -> Vec<Dyad> {
         let intensity = item.intensity();
         for pair in pairs(item) {
             let dyad = by_pair.entry(pair).or_insert_with(|| Dyad {
-                countries: [pair.0.to_string(), pair.1.to_string()],
+                countries: [pair.first().to_string(), pair.second().to_string()],
                 cooperation: 0.0,
                 conflict: 0.0,
                 net: 0.0,

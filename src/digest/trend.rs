@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use crate::domain::{AgendaItem, CountryCode};
+use crate::domain::{AgendaItem, CountryPair};
 
-pub type Pair = (CountryCode, CountryCode);
+pub type Pair = CountryPair;
 
 /// Net intensity per pair per day over the trailing window.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +27,7 @@ impl TrailingNets {
     pub fn from_items<'a>(days: i64, items: impl IntoIterator<Item = &'a AgendaItem>) -> Self {
         let mut trailing = Self::new(days);
         for item in items {
-            for pair in pairs(item) {
+            for pair in item.scoring_pairs() {
                 trailing.add(pair, item.date, item.intensity());
             }
         }
@@ -75,22 +75,4 @@ impl TrailingNets {
             / count;
         (mean, variance.sqrt())
     }
-}
-
-/// The distinct unordered country pairs among an item's actors × recipients.
-pub fn pairs(item: &AgendaItem) -> Vec<Pair> {
-    let mut pairs: Vec<Pair> = Vec::new();
-    for actor in &item.actors {
-        for recipient in &item.recipients {
-            let (a, b) = (actor.country(), recipient.country());
-            if a == b {
-                continue;
-            }
-            let pair = if a < b { (a, b) } else { (b, a) };
-            if !pairs.contains(&pair) {
-                pairs.push(pair);
-            }
-        }
-    }
-    pairs
 }

@@ -47,6 +47,57 @@ pub struct AgendaItemRecord {
     /// Free notes, e.g. where a date is not in the source.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub notes: String,
+    /// `REPORTED` (the default when empty), `PLANNED` or `BACKGROUND`; `STATUS_` prefixed too.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    /// The source hedges the fact ("reportedly", "allegedly").
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hedged: bool,
+}
+
+/// What an item's date means, and so whether it scores that day's digest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemStatus {
+    /// It happened on its date: it scores that day.
+    #[default]
+    Reported,
+    /// It was announced for its date: the days before list it as upcoming; it never scores.
+    Planned,
+    /// Context a source restates, not an event of its date: it never scores.
+    Background,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 3] = [Self::Reported, Self::Planned, Self::Background];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Reported => "REPORTED",
+            Self::Planned => "PLANNED",
+            Self::Background => "BACKGROUND",
+        }
+    }
+
+    /// Accepts `PLANNED`, `planned` or the proto spelling `ITEM_STATUS_PLANNED`; empty is
+    /// `REPORTED`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() {
+            return Ok(Self::Reported);
+        }
+        let upper = raw.to_ascii_uppercase();
+        let code = upper.strip_prefix("ITEM_STATUS_").unwrap_or(&upper);
+        Self::ALL
+            .into_iter()
+            .find(|status| status.code() == code)
+            .ok_or_else(|| {
+                format!("{raw:?} is not an item status: expected REPORTED, PLANNED or BACKGROUND")
+            })
+    }
+
+    /// Whether the item adds to its day's figures.
+    pub fn scores(self) -> bool {
+        self == Self::Reported
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +118,8 @@ pub struct AgendaItem {
     pub intensity_override: Option<Intensity>,
     pub sources: Vec<Source>,
     pub notes: String,
+    pub status: ItemStatus,
+    pub hedged: bool,
 }
 
 impl AgendaItem {
@@ -131,6 +184,7 @@ impl AgendaItem {
             .and_then(|raw| violations.check("intensity", Intensity::parse(raw)));
         let sources = parse_sources(&record.sources, "sources", &mut violations);
         let notes = violations.check("notes", parse_text(&record.notes, 2000, false));
+        let status = violations.check("status", ItemStatus::parse(&record.status));
         violations.finish(|| Self {
             title: title.unwrap_or_default(),
             summary: summary.unwrap_or_default(),
@@ -146,6 +200,8 @@ impl AgendaItem {
             intensity_override,
             sources,
             notes: notes.unwrap_or_default(),
+            status: status.expect("checked"),
+            hedged: record.hedged,
         })
     }
 
@@ -169,6 +225,13 @@ impl AgendaItem {
             intensity: self.intensity_override.map(Intensity::value),
             sources: self.sources.iter().map(Source::to_record).collect(),
             notes: self.notes.clone(),
+            status: match self.status {
+                // The default stays implicit, so records written before statuses existed and
+                // records written now read the same.
+                ItemStatus::Reported => String::new(),
+                status => status.code().to_owned(),
+            },
+            hedged: self.hedged,
         }
     }
 
@@ -180,6 +243,16 @@ impl AgendaItem {
 
     pub fn quad_class(&self) -> QuadClass {
         self.event_type.quad_class()
+    }
+
+    /// The country pairs the item adds its intensity to on its day: its pairs when it is
+    /// reported, none when it is planned or background.
+    pub fn scoring_pairs(&self) -> Vec<super::pair::CountryPair> {
+        if self.status.scores() {
+            super::pair::pairs(self)
+        } else {
+            Vec::new()
+        }
     }
 
     /// The distinct countries among actors and recipients.

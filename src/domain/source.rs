@@ -34,10 +34,12 @@ pub const MAX_SOURCES: usize = 20;
 impl Source {
     pub fn parse(record: &SourceRecord, field: &str, violations: &mut Violations) -> Option<Self> {
         let url = if record.url.is_empty() {
-            if record.publisher.trim().is_empty() {
+            if record.publisher.trim().is_empty() && record.excerpt.trim().is_empty() {
+                // An excerpt alone is a source too: an article whose outlet is not known is
+                // still quoted faithfully, with nothing invented around it.
                 violations.add(
                     join_path(field, "url"),
-                    "a source needs a url or a publisher",
+                    "a source needs a url, a publisher or an excerpt",
                 );
                 None
             } else {
@@ -71,6 +73,25 @@ impl Source {
             publisher: publisher?,
             published_time: published_time?,
             excerpt: excerpt?,
+        })
+    }
+
+    /// A source the store kept: checked when it was written, so only its typed parts are
+    /// parsed again.
+    pub fn from_stored(record: &SourceRecord) -> Result<Self, String> {
+        Ok(Self {
+            url: if record.url.is_empty() {
+                None
+            } else {
+                Some(url::Url::parse(&record.url).map_err(|error| error.to_string())?)
+            },
+            publisher: record.publisher.clone(),
+            published_time: if record.published_time.is_empty() {
+                None
+            } else {
+                Some(parse_instant(&record.published_time)?)
+            },
+            excerpt: record.excerpt.clone(),
         })
     }
 

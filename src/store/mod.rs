@@ -126,7 +126,7 @@ pub type ImportOutcome = Result<ResourceId, StoreError>;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairNet {
     pub date: NaiveDate,
-    pub pair: crate::digest::Pair,
+    pub pair: crate::domain::CountryPair,
     pub net: f64,
 }
 
@@ -245,7 +245,7 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<Vec<Stored<Trip>>>;
 
     /// The agenda items dated `day`, as the digest compiler reads them: a backend may leave
-    /// out what the compiler does not read (summary, sources and notes come back empty).
+    /// out what the compiler does not read (summary and notes come back empty).
     async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
         self.agenda_items_between(day, day).await
     }
@@ -261,7 +261,7 @@ pub trait Store: Send + Sync + 'static {
             .iter()
             .flat_map(|stored| {
                 let item = &stored.value;
-                crate::digest::pairs(item).into_iter().map(|pair| PairNet {
+                item.scoring_pairs().into_iter().map(|pair| PairNet {
                     date: item.date,
                     pair,
                     net: item.intensity(),

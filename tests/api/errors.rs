@@ -318,13 +318,8 @@ fn bad_requests() -> Vec<(&'static str, Call, &'static str)> {
             "trip.sources[0].url",
         ),
         (
-            "source without url or publisher",
-            create_trip(|trip| {
-                trip.sources[0] = pb::Source {
-                    excerpt: "words".into(),
-                    ..Default::default()
-                }
-            }),
+            "source without url, publisher or excerpt",
+            create_trip(|trip| trip.sources[0] = pb::Source::default()),
             "trip.sources[0].url",
         ),
         (

@@ -14,7 +14,7 @@ use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use super::documents::{self, Document, SELECT_COLUMNS};
 use super::fast::{self, Param, Readers, Sql};
 use super::officials::page_limit;
-use crate::digest::{Pair, pairs};
+use crate::domain::CountryPair as Pair;
 use crate::domain::{AgendaItem, AgendaItemRecord, CountryCode, ResourceId, values::format_date};
 use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, PairNet, Precondition, StoreError, StoreResult,
@@ -444,7 +444,7 @@ fn country_key(country: CountryCode) -> i64 {
 
 /// Both codes of the pair, lower first, packed into one integer.
 pub(super) fn pair_key(pair: Pair) -> i64 {
-    country_key(pair.0) * 17_576 + country_key(pair.1)
+    country_key(pair.first()) * 17_576 + country_key(pair.second())
 }
 
 fn pair_of_key(key: i64) -> StoreResult<Pair> {
@@ -456,13 +456,14 @@ fn pair_of_key(key: i64) -> StoreResult<Pair> {
         CountryCode::parse(&letters)
             .map_err(|problem| StoreError::Internal(format!("stored pair {key}: {problem}")))
     };
-    Ok((country(key / 17_576)?, country(key % 17_576)?))
+    Pair::new(country(key / 17_576)?, country(key % 17_576)?)
+        .ok_or_else(|| StoreError::Internal(format!("stored pair {key} names one country twice")))
 }
 
 /// The (day, pair) cells an item contributes to.
 fn pair_cells(item: &AgendaItem) -> Vec<(i64, i64)> {
     let day = day_number(item.date);
-    pairs(item)
+    item.scoring_pairs()
         .into_iter()
         .map(|pair| (day, pair_key(pair)))
         .collect()
@@ -559,7 +560,7 @@ fn pair_rows(items: &[(i64, &AgendaItem)]) -> Vec<(i64, i64, i64, f64)> {
         .flat_map(|(seq, item)| {
             let day = day_number(item.date);
             let net = item.intensity();
-            pairs(item)
+            item.scoring_pairs()
                 .into_iter()
                 .map(move |pair| (day, pair_key(pair), *seq, net))
         })
@@ -811,17 +812,11 @@ mod tests {
 
     #[test]
     fn pairs_and_days_pack_and_unpack() {
-        let pair = (
-            CountryCode::parse("JPN").unwrap(),
-            CountryCode::parse("USA").unwrap(),
-        );
+        let pair = Pair::parse("JPN-USA").unwrap();
         assert_eq!(pair_of_key(pair_key(pair)).unwrap(), pair);
-        let low = (
-            CountryCode::parse("ABW").unwrap(),
-            CountryCode::parse("ZWE").unwrap(),
-        );
+        let low = Pair::parse("ABW-ZWE").unwrap();
         assert_eq!(pair_of_key(pair_key(low)).unwrap(), low);
-        assert!(pair_key(pair) < pair_key((pair.1, pair.0)));
+        assert!(pair_key(pair) < pair_key(Pair::parse("KOR-USA").unwrap()));
         let date = NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
         assert_eq!(date_of_day(day_number(date)).unwrap(), date);
     }
@@ -858,7 +853,7 @@ mod tests {
     ) -> BTreeMap<(NaiveDate, Pair), f64> {
         let mut nets = BTreeMap::new();
         for stored in store.agenda_items_between(from, to).await.unwrap() {
-            for pair in pairs(&stored.value) {
+            for pair in stored.value.scoring_pairs() {
                 *nets.entry((stored.value.date, pair)).or_insert(0.0) += stored.value.intensity();
             }
         }

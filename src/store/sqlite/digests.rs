@@ -64,10 +64,15 @@ struct DigestRecord<'a> {
     mode: String,
     contexts: Vec<String>,
     intensity: Option<f64>,
+    #[serde(borrow)]
+    status: std::borrow::Cow<'a, str>,
+    hedged: bool,
+    /// The digest cites an item's sources (outlet, address, time) where it prints the item.
+    sources: Vec<crate::domain::source::SourceRecord>,
 }
 
 /// The items of `day` for the digest, decoded row by row as they are read (never every row's
-/// body at once), without their summary, sources and notes. With `fast` readers, on blocking
+/// body at once), without their summary and notes. With `fast` readers, on blocking
 /// threads straight through SQLite, the day split in `seq` ranges read side by side.
 pub(super) async fn digest_items(
     pool: &SqlitePool,
@@ -221,8 +226,15 @@ fn decode_for_digest(
             .map_err(invalid)?,
         title: record.title,
         summary: String::new(),
-        sources: Vec::new(),
+        sources: record
+            .sources
+            .iter()
+            .map(crate::domain::source::Source::from_stored)
+            .collect::<Result<_, _>>()
+            .map_err(invalid)?,
         notes: String::new(),
+        status: crate::domain::ItemStatus::parse(&record.status).map_err(invalid)?,
+        hedged: record.hedged,
     };
     Ok(Stored {
         id,
