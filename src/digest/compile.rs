@@ -7,39 +7,13 @@ use chrono_tz::Tz;
 
 use super::model::{Digest, Dyad, Line, QuadCounts};
 use super::render::{render, signed};
+use super::side::Alliance;
 use super::trend::{Pair, TrailingNets};
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
 use crate::domain::pairs;
 use crate::domain::values::format_date;
 use crate::domain::{AgendaItem, CountryCode, Official, QuadClass, ResourceId, RoleState, Trip};
 use crate::store::Stored;
-
-/// An alliance the Alliances section reports on first.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alliance {
-    pub name: String,
-    pub members: Vec<CountryCode>,
-}
-
-/// The seed article's alliances: U.S.–South Korea, U.S.–Japan and the trilateral.
-pub fn default_alliances() -> Vec<Alliance> {
-    let country =
-        |code: &str| CountryCode::parse(code).expect("built-in alliance members are ISO codes");
-    vec![
-        Alliance {
-            name: "U.S.–South Korea alliance".into(),
-            members: vec![country("USA"), country("KOR")],
-        },
-        Alliance {
-            name: "U.S.–Japan alliance".into(),
-            members: vec![country("USA"), country("JPN")],
-        },
-        Alliance {
-            name: "U.S.–Japan–South Korea trilateral".into(),
-            members: vec![country("USA"), country("JPN"), country("KOR")],
-        },
-    ]
-}
 
 /// Everything a digest is compiled from.
 pub struct Inputs<'a> {

@@ -7,11 +7,13 @@ pub mod model;
 #[cfg(test)]
 mod reference;
 mod render;
+mod side;
 mod trend;
 
 pub use crate::domain::pairs;
-pub use compile::{Alliance, Inputs, compile, default_alliances};
+pub use compile::{Inputs, compile};
 pub use model::{Digest, DigestName, Dyad, Line, QuadCounts};
+pub use side::{Alliance, Side, default_alliances, default_rivals};
 pub use trend::{Pair, TrailingNets};
 
 /// The kind compiled when none is named.

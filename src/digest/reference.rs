@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
-use super::compile::{Alliance, Inputs};
+use super::compile::Inputs;
 use super::model::{Digest, Dyad, Line, QuadCounts};
 use super::render::{render, signed};
+use super::side::Alliance;
 use super::trend::Pair;
 use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
 use crate::domain::pairs;

@@ -255,6 +255,11 @@ impl AgendaItem {
         }
     }
 
+    /// How many sources report the item: what the digest ranks corroboration by.
+    pub fn source_count(&self) -> u64 {
+        self.sources.len() as u64
+    }
+
     /// The distinct countries among actors and recipients.
     pub fn countries(&self) -> BTreeSet<CountryCode> {
         self.actors

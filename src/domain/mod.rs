@@ -1,5 +1,6 @@
 //! Plain Rust types for what briefing stores. No I/O and no gRPC: values here are valid by construction.
 
+pub mod activity;
 pub mod agenda;
 pub mod event;
 pub mod names;
@@ -11,6 +12,7 @@ pub mod trip;
 pub mod values;
 pub mod violations;
 
+pub use activity::DailyActivity;
 pub use agenda::{AgendaItem, AgendaItemRecord, ItemStatus};
 pub use event::{EventType, Intensity, QuadClass};
 pub use names::{AgendaItemName, Name, OfficialName, ResourceId, TripName};
