@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::digest::Digest;
+use crate::digest::{Digest, Dyad};
 use crate::domain::subscription::{Delivery, Subscription};
+use crate::store::Page;
 use crate::store::Stored;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,4 +125,81 @@ pub enum AttemptOutcome {
     Gone {
         result: String,
     },
+}
+
+/// How a digest's per-pair table is ordered (ListDigestDyads); ties go by pair, alphabetically.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DyadOrder {
+    /// By absolute net, largest first.
+    #[default]
+    Net,
+    /// By conflict, largest first.
+    Conflict,
+    /// By absolute z-score, largest first; pairs without one last.
+    Z,
+}
+
+impl DyadOrder {
+    pub const ALL: [Self; 3] = [Self::Net, Self::Conflict, Self::Z];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Net => "net",
+            Self::Conflict => "conflict",
+            Self::Z => "z",
+        }
+    }
+
+    /// `net`, `conflict` or `z`; empty means `net`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "" => Ok(Self::Net),
+            _ => Self::ALL
+                .into_iter()
+                .find(|order| order.code() == raw)
+                .ok_or_else(|| format!("{raw:?} is not an order: use net, conflict or z")),
+        }
+    }
+}
+
+/// A pair as the per-pair table stores it: `AAA-BBB`, the codes in alphabetical order.
+pub fn pair_key(dyad: &Dyad) -> String {
+    format!("{}-{}", dyad.countries[0], dyad.countries[1])
+}
+
+/// Each dyad's position (from 1) in each [`DyadOrder`], in the order of [`DyadOrder::ALL`].
+/// The table stores them beside the values they follow from, so that both backends page the
+/// same order with a plain integer position, whatever their float and NULL orderings.
+pub fn dyad_ranks(dyads: &[Dyad]) -> Vec<[i64; 3]> {
+    let keys: Vec<String> = dyads.iter().map(pair_key).collect();
+    let mut ranks = vec![[0_i64; 3]; dyads.len()];
+    for (slot, order) in DyadOrder::ALL.into_iter().enumerate() {
+        let mut positions: Vec<usize> = (0..dyads.len()).collect();
+        positions.sort_by(|&a, &b| {
+            let (first, second) = (&dyads[a], &dyads[b]);
+            let by_value = match order {
+                DyadOrder::Net => second.net.abs().total_cmp(&first.net.abs()),
+                DyadOrder::Conflict => second.conflict.total_cmp(&first.conflict),
+                DyadOrder::Z => match (first.z_score, second.z_score) {
+                    (Some(x), Some(y)) => y.abs().total_cmp(&x.abs()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                },
+            };
+            by_value.then_with(|| keys[a].cmp(&keys[b]))
+        });
+        for (rank, position) in positions.into_iter().enumerate() {
+            ranks[position][slot] = i64::try_from(rank).unwrap_or(i64::MAX - 1) + 1;
+        }
+    }
+    ranks
+}
+
+/// One page of a digest's per-pair table.
+#[derive(Debug, Clone)]
+pub struct DyadPage {
+    pub page: Page<Dyad>,
+    /// Pairs in the whole table.
+    pub total_size: u64,
 }

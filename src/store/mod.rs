@@ -10,15 +10,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::{Digest, DigestName};
+use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryCode, EventType, Official, OfficialName, ResourceId, Trip,
     TripName, TripRecord,
 };
 use digests::{
-    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
-    RunFilter,
+    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, DyadOrder, DyadPage,
+    PublishedDigest, RunClaim, RunFilter,
 };
 pub use error::StoreError;
 
@@ -277,15 +277,16 @@ pub trait Store: Send + Sync + 'static {
         date: NaiveDate,
         claim: &RunClaim,
     ) -> StoreResult<ClaimOutcome>;
-    /// In one transaction: stores the digest as a new revision, marks the run done and, with
-    /// `deliver`, queues one delivery per active subscription of the kind. Fails with
-    /// [`StoreError::Stale`] when `owner` no longer holds the run's lease.
+    /// In one transaction: stores the digest as a new revision, replaces its per-pair table
+    /// with `compiled.dyads`, marks the run done and, with `deliver`, queues one delivery per
+    /// active subscription of the kind. Fails with [`StoreError::Stale`] when `owner` no
+    /// longer holds the run's lease.
     async fn finish_run(
         &self,
         kind: &str,
         date: NaiveDate,
         owner: &str,
-        digest: &Digest,
+        compiled: &Compiled,
         deliver: bool,
     ) -> StoreResult<PublishedDigest>;
     /// Records a failed attempt; `retry_at` keeps the run due for another one.
@@ -307,6 +308,15 @@ pub trait Store: Send + Sync + 'static {
     async fn last_done_day(&self, kind: &str) -> StoreResult<Option<NaiveDate>>;
 
     async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest>;
+    /// A page of the digest's per-pair table in `order`, and how many pairs it has in all;
+    /// [`StoreError::NotFound`] when the digest does not exist. A digest stored before the
+    /// table existed has none.
+    async fn list_digest_dyads(
+        &self,
+        name: &DigestName,
+        order: DyadOrder,
+        page: PageRequest,
+    ) -> StoreResult<DyadPage>;
     /// Digests, newest day first.
     async fn list_digests(
         &self,

@@ -6,11 +6,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
 
 use super::documents::{self, SELECT_COLUMNS, from_micros, page_limit};
-use crate::digest::{Digest, DigestName};
+use crate::digest::{Compiled, DigestName, Dyad};
 use crate::domain::values::{format_date, parse_date};
 use crate::domain::{AgendaItem, Official, ResourceId, Trip};
 use crate::store::digests::{
-    ClaimOutcome, DigestFilter, DigestRun, PublishedDigest, RunClaim, RunFilter, RunState,
+    ClaimOutcome, DigestFilter, DigestRun, DyadOrder, DyadPage, PublishedDigest, RunClaim,
+    RunFilter, RunState, dyad_ranks, pair_key,
 };
 use crate::store::document::Document;
 use crate::store::{Page, PageRequest, StoreError, StoreResult, Stored};
@@ -126,9 +127,10 @@ pub(super) async fn finish_run(
     kind: &str,
     date: NaiveDate,
     owner: &str,
-    digest: &Digest,
+    compiled: &Compiled,
     deliver: bool,
 ) -> StoreResult<PublishedDigest> {
+    let digest = &compiled.digest;
     let name = digest.name().to_string();
     let body = serde_json::to_string(digest)
         .map_err(|error| StoreError::Internal(format!("cannot encode digest: {error}")))?;
@@ -187,6 +189,7 @@ pub(super) async fn finish_run(
     .bind(&body)
     .execute(&mut *transaction)
     .await?;
+    replace_dyads(&mut transaction, &name, &compiled.dyads).await?;
     sqlx::query(
         "UPDATE digest_runs SET state = 'done', finish_time = $1, error = '', lease_owner = NULL, lease_until = NULL, \
          next_attempt_time = NULL WHERE kind = $2 AND date = $3",
@@ -437,4 +440,98 @@ pub(super) async fn latest_publication(pool: &PgPool) -> StoreResult<i64> {
             .fetch_one(pool)
             .await?,
     )
+}
+
+/// Rows per INSERT of a per-pair table: 9 parameters each, well under the bound-parameter limit.
+const DYAD_ROWS_PER_INSERT: usize = 1_000;
+
+/// Replaces the digest's per-pair table, inside the transaction that stores the digest.
+async fn replace_dyads(
+    transaction: &mut sqlx::Transaction<'_, Postgres>,
+    name: &str,
+    dyads: &[Dyad],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM digest_dyads WHERE digest_name = $1")
+        .bind(name)
+        .execute(&mut **transaction)
+        .await?;
+    let ranks = dyad_ranks(dyads);
+    let mut rows = Vec::with_capacity(dyads.len());
+    for (dyad, rank) in dyads.iter().zip(ranks) {
+        let body = serde_json::to_string(dyad)
+            .map_err(|error| StoreError::Internal(format!("cannot encode dyad: {error}")))?;
+        rows.push((dyad, rank, body));
+    }
+    for chunk in rows.chunks(DYAD_ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO digest_dyads (digest_name, pair, abs_net, conflict, abs_z, net_rank, conflict_rank, z_rank, body) ",
+        );
+        insert.push_values(chunk, |mut row, (dyad, rank, body)| {
+            row.push_bind(name)
+                .push_bind(pair_key(dyad))
+                .push_bind(dyad.net.abs())
+                .push_bind(dyad.conflict)
+                .push_bind(dyad.z_score.map(f64::abs))
+                .push_bind(rank[0])
+                .push_bind(rank[1])
+                .push_bind(rank[2])
+                .push_bind(body.as_str());
+        });
+        insert.build().execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn list_digest_dyads(
+    pool: &PgPool,
+    name: &DigestName,
+    order: DyadOrder,
+    page: PageRequest,
+) -> StoreResult<DyadPage> {
+    let rank = match order {
+        DyadOrder::Net => "net_rank",
+        DyadOrder::Conflict => "conflict_rank",
+        DyadOrder::Z => "z_rank",
+    };
+    let digest_name = name.to_string();
+    // One read transaction: the count and the page see the same revision of the table.
+    let mut transaction = pool.begin().await?;
+    let total: Option<i64> = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM digest_dyads WHERE digest_name = $1) FROM digests WHERE name = $1",
+    )
+    .bind(&digest_name)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some(total) = total else {
+        return Err(StoreError::NotFound {
+            resource: digest_name,
+        });
+    };
+    let sql = format!(
+        "SELECT {rank} AS position, body FROM digest_dyads WHERE digest_name = $1 AND {rank} > $2 \
+         ORDER BY {rank} LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(&digest_name)
+        .bind(page.after.unwrap_or(0))
+        .bind(page_limit(page))
+        .fetch_all(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    let mut items = Vec::new();
+    let mut last = None;
+    for row in rows.iter().take(page.size) {
+        let body: String = row.try_get("body")?;
+        items.push(serde_json::from_str::<Dyad>(&body).map_err(|error| {
+            StoreError::Internal(format!("stored dyad of {digest_name} is corrupt: {error}"))
+        })?);
+        last = Some(row.try_get::<i64, _>("position")?);
+    }
+    Ok(DyadPage {
+        page: Page {
+            next_after: if rows.len() > page.size { last } else { None },
+            items,
+        },
+        total_size: u64::try_from(total).unwrap_or(0),
+    })
 }

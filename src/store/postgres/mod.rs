@@ -18,14 +18,14 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
 
 use super::digests::{
-    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
-    RunFilter,
+    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, DyadOrder, DyadPage,
+    PublishedDigest, RunClaim, RunFilter,
 };
 use super::{
     AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store,
     StoreError, StoreResult, Stored, TripFilter,
 };
-use crate::digest::{Digest, DigestName};
+use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{AgendaItem, Official, ResourceId, Trip};
 
@@ -211,10 +211,10 @@ impl Store for PostgresStore {
         kind: &str,
         date: NaiveDate,
         owner: &str,
-        digest: &Digest,
+        compiled: &Compiled,
         deliver: bool,
     ) -> StoreResult<PublishedDigest> {
-        digests::finish_run(&self.pool, kind, date, owner, digest, deliver).await
+        digests::finish_run(&self.pool, kind, date, owner, compiled, deliver).await
     }
     async fn fail_run(
         &self,
@@ -242,6 +242,14 @@ impl Store for PostgresStore {
 
     async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest> {
         digests::get_digest(&self.pool, name).await
+    }
+    async fn list_digest_dyads(
+        &self,
+        name: &DigestName,
+        order: DyadOrder,
+        page: PageRequest,
+    ) -> StoreResult<DyadPage> {
+        digests::list_digest_dyads(&self.pool, name, order, page).await
     }
     async fn list_digests(
         &self,

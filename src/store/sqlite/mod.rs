@@ -25,12 +25,12 @@ use super::{
     AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, PairNet, Precondition, Store,
     StoreError, StoreResult, Stored, TripFilter,
 };
-use crate::digest::{Digest, DigestName};
+use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{AgendaItem, AgendaItemRecord, Official, ResourceId, Trip, TripRecord};
 use crate::store::digests::{
-    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, PublishedDigest, RunClaim,
-    RunFilter,
+    AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, DyadOrder, DyadPage,
+    PublishedDigest, RunClaim, RunFilter,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -307,10 +307,10 @@ impl Store for SqliteStore {
         kind: &str,
         date: NaiveDate,
         owner: &str,
-        digest: &Digest,
+        compiled: &Compiled,
         deliver: bool,
     ) -> StoreResult<PublishedDigest> {
-        digests::finish_run(&self.writer, kind, date, owner, digest, deliver).await
+        digests::finish_run(&self.writer, kind, date, owner, compiled, deliver).await
     }
     async fn fail_run(
         &self,
@@ -338,6 +338,14 @@ impl Store for SqliteStore {
 
     async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest> {
         digests::get_digest(&self.reader, name).await
+    }
+    async fn list_digest_dyads(
+        &self,
+        name: &DigestName,
+        order: DyadOrder,
+        page: PageRequest,
+    ) -> StoreResult<DyadPage> {
+        digests::list_digest_dyads(&self.reader, name, order, page).await
     }
     async fn list_digests(
         &self,
