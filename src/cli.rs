@@ -55,6 +55,13 @@ pub struct ServeArgs {
     /// IANA time zone the digest days are reckoned in [default: UTC].
     #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE")]
     pub digest_time_zone: Option<String>,
+    /// The country whose side the digests take, ISO 3166-1 alpha-3 [default: USA].
+    #[arg(long, env = "BRIEFING_PERSPECTIVE")]
+    pub perspective: Option<String>,
+    /// The rivals: their cooperation with others is an alignment to watch; comma-separated
+    /// alpha-3 codes [default: PRK,RUS,CHN].
+    #[arg(long, env = "BRIEFING_RIVALS", value_delimiter = ',')]
+    pub rivals: Option<Vec<String>>,
     /// Run the digest schedule and catch-up [default: true].
     #[arg(long, env = "BRIEFING_SCHEDULE", num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
@@ -114,6 +121,17 @@ pub struct DigestArgs {
     /// IANA time zone the day is reckoned in.
     #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE", default_value = crate::config::DEFAULT_DIGEST_TIME_ZONE)]
     pub time_zone: String,
+    /// The country whose side the digest takes, ISO 3166-1 alpha-3 (the seed's alliances apply).
+    #[arg(long, env = "BRIEFING_PERSPECTIVE", default_value = crate::config::DEFAULT_PERSPECTIVE)]
+    pub perspective: String,
+    /// The rivals, comma-separated alpha-3 codes.
+    #[arg(
+        long,
+        env = "BRIEFING_RIVALS",
+        value_delimiter = ',',
+        default_value = "PRK,RUS,CHN"
+    )]
+    pub rivals: Vec<String>,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: DigestFormat,
     #[command(flatten)]

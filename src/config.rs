@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 use crate::delivery::{DeliveryConfig, RetrySchedule};
-use crate::digest::{Alliance, DEFAULT_KIND, default_alliances};
+use crate::digest::{Alliance, DEFAULT_KIND, Side, default_alliances};
 use crate::domain::CountryCode;
 use crate::domain::values::parse_time_zone;
 use crate::schedule::Plan;
@@ -22,6 +22,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_DATABASE: &str = "sqlite://briefing.db";
 pub const DEFAULT_DIGEST_CRON: &str = "0 0 6 * * *";
 pub const DEFAULT_DIGEST_TIME_ZONE: &str = "UTC";
+pub const DEFAULT_PERSPECTIVE: &str = "USA";
+pub const DEFAULT_RIVALS: &[&str] = &["PRK", "RUS", "CHN"];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,7 +42,9 @@ pub struct Config {
     pub catch_up_days: u32,
     /// How long a compiler holds a day before another may take it over.
     pub digest_lease: Duration,
-    pub alliances: Vec<Alliance>,
+    /// The side each kind takes, in the order of `plans`: `daily` takes the top-level
+    /// `perspective`, `rivals` and `alliances`, other kinds their own or those.
+    pub sides: Vec<(String, Side)>,
     pub delivery: DeliveryConfig,
 }
 
@@ -62,6 +66,10 @@ struct FileConfig {
     delivery_first_retry_ms: Option<u64>,
     delivery_max_retry_seconds: Option<u64>,
     delivery_timeout_seconds: Option<u64>,
+    /// The country whose side the digests take.
+    perspective: Option<String>,
+    /// Countries whose cooperation with others is an alignment to watch.
+    rivals: Option<Vec<String>>,
     /// Alliances the digest reports first; the seed article's by default.
     alliances: Option<Vec<FileAlliance>>,
     /// Further digest kinds besides `daily`, each with its own schedule.
@@ -81,6 +89,9 @@ struct FileAlliance {
 struct FileKind {
     cron: String,
     time_zone: Option<String>,
+    perspective: Option<String>,
+    rivals: Option<Vec<String>>,
+    alliances: Option<Vec<FileAlliance>>,
 }
 
 impl Config {
@@ -105,6 +116,25 @@ impl Config {
             Plan::parse(DEFAULT_KIND, &cron, time_zone)
                 .map_err(|problem| anyhow::anyhow!("digest_cron: {problem}"))?,
         ];
+        let perspective = args
+            .perspective
+            .clone()
+            .or(file.perspective)
+            .unwrap_or_else(|| DEFAULT_PERSPECTIVE.into());
+        let rivals = args.rivals.clone().or(file.rivals).unwrap_or_else(|| {
+            DEFAULT_RIVALS
+                .iter()
+                .map(|code| (*code).to_owned())
+                .collect()
+        });
+        let alliances = match file.alliances {
+            None => default_alliances(),
+            Some(alliances) => parse_alliances("alliances", alliances)?,
+        };
+        let mut sides = vec![(
+            DEFAULT_KIND.to_owned(),
+            parse_side("", &perspective, &rivals, alliances.clone())?,
+        )];
         for (kind, settings) in file.kinds {
             crate::digest::model::parse_kind(&kind)
                 .map_err(|problem| anyhow::anyhow!("kinds: {problem}"))?;
@@ -121,14 +151,18 @@ impl Config {
                 Plan::parse(&kind, &settings.cron, zone)
                     .map_err(|problem| anyhow::anyhow!("kinds.{kind}.cron: {problem}"))?,
             );
+            let kind_alliances = match settings.alliances {
+                None => alliances.clone(),
+                Some(own) => parse_alliances(&format!("kinds.{kind}.alliances"), own)?,
+            };
+            let side = parse_side(
+                &format!("kinds.{kind}."),
+                settings.perspective.as_deref().unwrap_or(&perspective),
+                settings.rivals.as_deref().unwrap_or(&rivals),
+                kind_alliances,
+            )?;
+            sides.push((kind, side));
         }
-        let alliances = match file.alliances {
-            None => default_alliances(),
-            Some(alliances) => alliances
-                .into_iter()
-                .map(parse_alliance)
-                .collect::<anyhow::Result<_>>()?,
-        };
         let defaults = DeliveryConfig::default();
         let config = Self {
             listen: args.listen.or(file.listen).unwrap_or_else(|| {
@@ -159,7 +193,7 @@ impl Config {
                     .or(file.digest_lease_seconds)
                     .unwrap_or(60),
             ),
-            alliances,
+            sides,
             delivery: DeliveryConfig {
                 retry: RetrySchedule {
                     max_attempts: args
@@ -216,22 +250,60 @@ impl Config {
     }
 }
 
-fn parse_alliance(alliance: FileAlliance) -> anyhow::Result<Alliance> {
+/// A desk's side, checked: `prefix` is where its keys are (`""` or `"kinds.NAME."`), so an
+/// error names the key, e.g. `kinds.seoul-desk.perspective: "XXX" is not …`.
+pub fn parse_side(
+    prefix: &str,
+    perspective: &str,
+    rivals: &[String],
+    alliances: Vec<Alliance>,
+) -> anyhow::Result<Side> {
+    let perspective = CountryCode::parse(perspective)
+        .map_err(|problem| anyhow::anyhow!("{prefix}perspective: {problem}"))?;
+    let mut checked: Vec<CountryCode> = Vec::with_capacity(rivals.len());
+    for rival in rivals {
+        let rival = CountryCode::parse(rival.trim())
+            .map_err(|problem| anyhow::anyhow!("{prefix}rivals: {problem}"))?;
+        anyhow::ensure!(
+            rival != perspective,
+            "{prefix}rivals: {rival} is the perspective itself: a desk is not its own rival"
+        );
+        anyhow::ensure!(
+            !checked.contains(&rival),
+            "{prefix}rivals: {rival} is listed twice"
+        );
+        checked.push(rival);
+    }
+    Ok(Side {
+        perspective,
+        alliances,
+        rivals: checked,
+    })
+}
+
+fn parse_alliances(key: &str, alliances: Vec<FileAlliance>) -> anyhow::Result<Vec<Alliance>> {
+    alliances
+        .into_iter()
+        .map(|alliance| parse_alliance(key, alliance))
+        .collect()
+}
+
+fn parse_alliance(key: &str, alliance: FileAlliance) -> anyhow::Result<Alliance> {
     anyhow::ensure!(
         !alliance.name.trim().is_empty(),
-        "alliances: every alliance needs a name"
+        "{key}: every alliance needs a name"
     );
     let members = alliance
         .members
         .iter()
         .map(|code| {
             CountryCode::parse(code)
-                .map_err(|problem| anyhow::anyhow!("alliances.{}: {problem}", alliance.name))
+                .map_err(|problem| anyhow::anyhow!("{key}.{}: {problem}", alliance.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(
         members.len() >= 2,
-        "alliances.{}: an alliance needs at least two members",
+        "{key}.{}: an alliance needs at least two members",
         alliance.name
     );
     Ok(Alliance {

@@ -14,7 +14,9 @@ use crate::delivery::Worker;
 use crate::digest::default_alliances;
 use crate::domain::values::{parse_date, parse_time_zone};
 use crate::import;
-use crate::schedule::{Clock, RetryPolicy, Runner, RunnerSettings, Scheduler, SystemClock};
+use crate::schedule::{
+    Clock, KindSettings, RetryPolicy, Runner, RunnerSettings, Scheduler, SystemClock,
+};
 use crate::store::Store;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
@@ -42,16 +44,18 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let deliveries_queued = Arc::new(Notify::new());
         let settings = RunnerSettings {
-            time_zones: config
+            kinds: config
                 .plans
                 .iter()
-                .map(|plan| (plan.kind.clone(), plan.time_zone))
+                .zip(&config.sides)
+                .map(|(plan, (_, side))| {
+                    let settings = KindSettings {
+                        time_zone: plan.time_zone,
+                        side: side.clone(),
+                    };
+                    (plan.kind.clone(), settings)
+                })
                 .collect(),
-            default_time_zone: config
-                .plans
-                .first()
-                .map_or(chrono_tz::UTC, |plan| plan.time_zone),
-            alliances: config.alliances.clone(),
             lease: config.digest_lease,
             wait: config.digest_lease + std::time::Duration::from_secs(5),
         };
@@ -184,6 +188,8 @@ async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
         .map_err(|problem| anyhow::anyhow!("--time-zone: {problem}"))?;
     let kind = crate::digest::model::parse_kind(&args.kind)
         .map_err(|problem| anyhow::anyhow!("--kind: {problem}"))?;
+    let side =
+        crate::config::parse_side("--", &args.perspective, &args.rivals, default_alliances())?;
     let scratch = if args.demo {
         Some(std::env::temp_dir().join(format!("briefing-demo-{}", uuid::Uuid::now_v7().simple())))
     } else {
@@ -206,10 +212,10 @@ async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
             &kind,
             day,
             time_zone,
-            &default_alliances(),
+            &side,
         )
         .await?;
-        anyhow::Ok(digest)
+        anyhow::Ok(digest.digest)
     }
     .await;
     if let Some(directory) = scratch {

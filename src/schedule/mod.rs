@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub use plan::Plan;
-pub use runner::{RunError, Runner, RunnerSettings, Trigger};
+pub use runner::{KindSettings, RunError, Runner, RunnerSettings, Trigger};
 
 use crate::store::digests::{RunFilter, RunState};
 use crate::store::{PageRequest, Store, StoreResult};

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use tokio::sync::{Notify, broadcast};
 
-use crate::digest::{self, Alliance, Digest, Inputs, TRAILING_DAYS, TrailingNets};
+use crate::digest::{self, Compiled, Inputs, Side, TRAILING_DAYS, TrailingNets, UPCOMING_DAYS};
 use crate::store::digests::{ClaimOutcome, PublishedDigest, RunClaim};
 use crate::store::{Store, StoreError};
 
@@ -36,19 +36,42 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("digest {kind}-{date} is being compiled by another worker")]
     Busy { kind: String, date: NaiveDate },
+    #[error("{kind:?} is not a configured digest kind")]
+    UnknownKind { kind: String },
+}
+
+/// What a configured digest kind compiles with besides the items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindSettings {
+    /// The zone its days are reckoned in.
+    pub time_zone: Tz,
+    /// The desk it is written for.
+    pub side: Side,
 }
 
 /// The settings a compilation needs besides the items.
 #[derive(Debug, Clone)]
 pub struct RunnerSettings {
-    /// Zone of each configured kind; other kinds use `default_time_zone`.
-    pub time_zones: Vec<(String, Tz)>,
-    pub default_time_zone: Tz,
-    pub alliances: Vec<Alliance>,
+    /// Every configured kind (`daily` among them); only these compile.
+    pub kinds: Vec<(String, KindSettings)>,
     /// How long a claim holds a day before another compiler may take it over.
     pub lease: Duration,
     /// How long a caller waits for a day another compiler holds.
     pub wait: Duration,
+}
+
+impl RunnerSettings {
+    /// The settings of `kind`, if it is configured.
+    pub fn kind(&self, kind: &str) -> Option<&KindSettings> {
+        self.kinds
+            .iter()
+            .find(|(configured, _)| configured == kind)
+            .map(|(_, settings)| settings)
+    }
+
+    pub fn is_configured(&self, kind: &str) -> bool {
+        self.kind(kind).is_some()
+    }
 }
 
 /// Shared by the schedule and the API, so both go through the same ledger.
@@ -84,16 +107,14 @@ impl Runner {
         self.published.subscribe()
     }
 
-    pub fn time_zone(&self, kind: &str) -> Tz {
-        self.settings
-            .time_zones
-            .iter()
-            .find(|(configured, _)| configured == kind)
-            .map_or(self.settings.default_time_zone, |(_, zone)| *zone)
+    /// The settings of `kind`, if it is configured: only configured kinds compile.
+    pub fn kind(&self, kind: &str) -> Option<&KindSettings> {
+        self.settings.kind(kind)
     }
 
     /// Compiles the day unless it is done (and not `force`d). When another compiler holds the
-    /// day, waits for it and returns its digest.
+    /// day, waits for it and returns its digest. A kind that is not configured is refused
+    /// before anything is claimed or stored.
     pub async fn compile_day(
         &self,
         kind: &str,
@@ -102,6 +123,11 @@ impl Runner {
         deliver: bool,
         trigger: Trigger,
     ) -> Result<PublishedDigest, RunError> {
+        let Some(settings) = self.settings.kind(kind).cloned() else {
+            return Err(RunError::UnknownKind {
+                kind: kind.to_owned(),
+            });
+        };
         // Per call, not per process: two calls for one day in this process must exclude each
         // other as two replicas do.
         let owner = format!("{}-{}", self.owner, uuid::Uuid::now_v7().simple());
@@ -141,13 +167,27 @@ impl Runner {
                 }
             }
         }
-        match self.compile(kind, day).await {
-            Ok(digest) => {
+        match compile_from_store(
+            self.store.as_ref(),
+            kind,
+            day,
+            settings.time_zone,
+            &settings.side,
+        )
+        .await
+        {
+            Ok(compiled) => {
                 let published = self
                     .store
-                    .finish_run(kind, day, &owner, &digest, deliver)
+                    .finish_run(kind, day, &owner, &compiled, deliver)
                     .await?;
-                tracing::info!(digest = %digest.name(), revision = published.revision, items = digest.item_count, "digest compiled");
+                tracing::info!(
+                    digest = %compiled.digest.name(),
+                    revision = published.revision,
+                    items = compiled.digest.headline.item_count,
+                    pairs = compiled.dyads.len(),
+                    "digest compiled"
+                );
                 let _ = self.published.send(published.publication);
                 if deliver {
                     self.deliveries_queued.notify_one();
@@ -167,17 +207,6 @@ impl Runner {
             }
         }
     }
-
-    async fn compile(&self, kind: &str, day: NaiveDate) -> Result<Digest, StoreError> {
-        compile_from_store(
-            self.store.as_ref(),
-            kind,
-            day,
-            self.time_zone(kind),
-            &self.settings.alliances,
-        )
-        .await
-    }
 }
 
 /// Reads what a day needs from the store and compiles it off the async threads. Writes nothing.
@@ -186,10 +215,10 @@ pub async fn compile_from_store(
     kind: &str,
     day: NaiveDate,
     time_zone: Tz,
-    alliances: &[Alliance],
-) -> Result<Digest, StoreError> {
+    side: &Side,
+) -> Result<Compiled, StoreError> {
     let trailing_start = day - chrono::Duration::days(TRAILING_DAYS);
-    let horizon = day + chrono::Duration::days(7);
+    let horizon = day + chrono::Duration::days(UPCOMING_DAYS);
     // The trailing window comes as daily pair nets, not as items: its cost follows the
     // days' activity, not the size of the store (see `Store::daily_pair_nets`).
     let (items, trailing_nets, officials, trips) = tokio::try_join!(
@@ -198,7 +227,7 @@ pub async fn compile_from_store(
         store.all_officials(),
         store.trips_between(day, horizon),
     )?;
-    let alliances = alliances.to_vec();
+    let side = side.clone();
     let kind = kind.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut trailing = TrailingNets::new(TRAILING_DAYS);
@@ -209,11 +238,15 @@ pub async fn compile_from_store(
             kind: &kind,
             day,
             time_zone,
+            side: &side,
             items: &items,
+            // Planned items ahead and the week's activity come from store methods on another
+            // branch (`planned_items_between`, `daily_activity`): wired when they merge.
+            planned: &[],
             trailing: &trailing,
+            activity: &[],
             officials: &officials,
             trips: &trips,
-            alliances: &alliances,
         })
     })
     .await
