@@ -343,7 +343,7 @@ fn event_type_from_proto(raw: i32) -> Result<EventType, String> {
 }
 
 /// The stored status (checked when it was written; empty is the default, REPORTED).
-fn status_to_proto(stored: &str) -> pb::ItemStatus {
+pub(super) fn status_to_proto(stored: &str) -> pb::ItemStatus {
     match ItemStatus::parse(stored).unwrap_or_default() {
         ItemStatus::Reported => pb::ItemStatus::Reported,
         ItemStatus::Planned => pb::ItemStatus::Planned,
@@ -351,7 +351,7 @@ fn status_to_proto(stored: &str) -> pb::ItemStatus {
     }
 }
 
-fn event_type_to_proto(event_type: EventType) -> pb::EventType {
+pub(super) fn event_type_to_proto(event_type: EventType) -> pb::EventType {
     pb::EventType::from_str_name(&format!("EVENT_TYPE_{}", event_type.code()))
         .unwrap_or(pb::EventType::Unspecified)
 }

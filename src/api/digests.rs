@@ -9,16 +9,22 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tonic::{Request, Response, Status};
 
+use super::agenda::{event_type_to_proto, status_to_proto};
 use super::convert::timestamp;
 use super::error::ApiError;
 use super::paging;
 use super::pb::{self, digest_service_server::DigestService};
-use crate::digest::{DEFAULT_KIND, DigestName, Dyad, Line, model::parse_kind};
-use crate::domain::Violations;
-use crate::domain::values::{format_date, parse_date};
+use crate::digest::{
+    CitedItem, CitedSource, DEFAULT_KIND, DigestName, Dyad, Evidence, Headline, Line,
+    model::parse_kind,
+};
+use crate::domain::values::{format_date, parse_date, parse_instant};
+use crate::domain::{EventType, Violations};
 use crate::schedule::{RunError, Runner, Trigger};
 use crate::store::Store;
-use crate::store::digests::{DigestFilter, DigestRun, PublishedDigest, RunFilter, RunState};
+use crate::store::digests::{
+    DigestFilter, DigestRun, DyadOrder, PublishedDigest, RunFilter, RunState, pair_key,
+};
 
 /// Publications read per round trip while replaying a WatchDigests cursor.
 const REPLAY_BATCH: usize = 100;
@@ -54,10 +60,15 @@ impl DigestService for DigestApi {
         &self,
         request: Request<pb::GetDigestRequest>,
     ) -> Result<Response<pb::Digest>, Status> {
-        let name = DigestName::parse(&request.into_inner().name)
-            .map_err(|problem| ApiError::invalid("name", problem))?;
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let name = violations.check("name", DigestName::parse(&request.name));
+        let view = violations.check("view", View::parse(request.view, View::Full));
+        let (Some(name), Some(view)) = (name, view) else {
+            return Err(ApiError::InvalidArgument(violations).into());
+        };
         let published = self.store.get_digest(&name).await.map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&published)))
+        Ok(Response::new(to_proto(&published, view)))
     }
 
     async fn list_digests(
@@ -71,9 +82,14 @@ impl DigestService for DigestApi {
             from_date: optional(&request.from_date, "from_date", parse_date, &mut violations),
             to_date: optional(&request.to_date, "to_date", parse_date, &mut violations),
         };
+        let view = violations.check("view", View::parse(request.view, View::Basic));
+        let Some(view) = view else {
+            return Err(ApiError::InvalidArgument(violations).into());
+        };
         violations
             .finish(|| ())
             .map_err(ApiError::InvalidArgument)?;
+        // The view changes what a page holds, not which digests: a token serves either view.
         let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
         let found = self
             .store
@@ -81,7 +97,11 @@ impl DigestService for DigestApi {
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListDigestsResponse {
-            digests: found.items.iter().map(to_proto).collect(),
+            digests: found
+                .items
+                .iter()
+                .map(|published| to_proto(published, view))
+                .collect(),
             next_page_token: paging::next_page_token(found.next_after, &filter),
         }))
     }
@@ -97,6 +117,14 @@ impl DigestService for DigestApi {
         } else {
             violations.check("kind", parse_kind(&request.kind))
         };
+        let kind = kind.and_then(|kind| {
+            if self.runner.kind(&kind).is_some() {
+                Some(kind)
+            } else {
+                violations.add("kind", unknown_kind(&kind));
+                None
+            }
+        });
         let date = violations.check("date", parse_date(&request.date));
         let (Some(kind), Some(date)) = (kind, date) else {
             return Err(ApiError::InvalidArgument(violations).into());
@@ -108,8 +136,9 @@ impl DigestService for DigestApi {
             .map_err(|error| match error {
                 RunError::Store(store) => ApiError::from(store),
                 busy @ RunError::Busy { .. } => ApiError::Unavailable(busy.to_string()),
+                RunError::UnknownKind { kind } => ApiError::invalid("kind", unknown_kind(&kind)),
             })?;
-        Ok(Response::new(to_proto(&published)))
+        Ok(Response::new(to_proto(&published, View::Full)))
     }
 
     type WatchDigestsStream = WatchStream;
@@ -124,6 +153,8 @@ impl DigestService for DigestApi {
         } else {
             Some(parse_kind(&request.kind).map_err(|problem| ApiError::invalid("kind", problem))?)
         };
+        let view = View::parse(request.view, View::Full)
+            .map_err(|problem| ApiError::invalid("view", problem))?;
         // Subscribe before reading the cursor so nothing committed in between is missed.
         let mut published = self.runner.subscribe();
         let mut cursor = if request.cursor.is_empty() {
@@ -157,7 +188,7 @@ impl DigestService for DigestApi {
                 for item in batch {
                     cursor = item.publication;
                     let message = pb::WatchDigestsResponse {
-                        digest: Some(to_proto(&item)),
+                        digest: Some(to_proto(&item, view)),
                         cursor: item.publication.to_string(),
                     };
                     if sender.send(Ok(message)).await.is_err() {
@@ -186,6 +217,37 @@ impl DigestService for DigestApi {
             }
         });
         Ok(Response::new(stream))
+    }
+
+    async fn list_digest_dyads(
+        &self,
+        request: Request<pb::ListDigestDyadsRequest>,
+    ) -> Result<Response<pb::ListDigestDyadsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::new();
+        let parent = violations.check("parent", DigestName::parse(&request.parent));
+        let order = violations.check("order_by", DyadOrder::parse(request.order_by.trim()));
+        let (Some(parent), Some(order)) = (parent, order) else {
+            return Err(ApiError::InvalidArgument(violations).into());
+        };
+        // A page token is bound to the digest and the order.
+        let query = (&parent, order);
+        let page = paging::page_request(request.page_size, &request.page_token, &query)?;
+        let found = self
+            .store
+            .list_digest_dyads(&parent, order, page)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListDigestDyadsResponse {
+            dyads: found
+                .page
+                .items
+                .iter()
+                .map(|dyad| dyad_to_proto(dyad, &parent))
+                .collect(),
+            next_page_token: paging::next_page_token(found.page.next_after, &query),
+            total_size: i64::try_from(found.total_size).unwrap_or(i64::MAX),
+        }))
     }
 
     async fn list_digest_runs(
@@ -249,41 +311,119 @@ fn optional<T>(
     }
 }
 
-pub fn to_proto(published: &PublishedDigest) -> pb::Digest {
+fn unknown_kind(kind: &str) -> String {
+    format!("{kind:?} is not a configured digest kind: configure it under [kinds.{kind}]")
+}
+
+/// How much of a digest a response carries (AIP-157).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Name, kind, date, time zone, perspective, headline, compile time and revision.
+    Basic,
+    /// Also the sections, the cited items and the Markdown.
+    Full,
+}
+
+impl View {
+    /// The request's view; unset takes the method's `default`.
+    fn parse(raw: i32, default: Self) -> Result<Self, String> {
+        match pb::DigestView::try_from(raw) {
+            Ok(pb::DigestView::Unspecified) => Ok(default),
+            Ok(pb::DigestView::Basic) => Ok(Self::Basic),
+            Ok(pb::DigestView::Full) => Ok(Self::Full),
+            Err(_) => Err(format!("{raw} is not a digest view: use BASIC or FULL")),
+        }
+    }
+}
+
+pub fn to_proto(published: &PublishedDigest, view: View) -> pb::Digest {
     let digest = &published.digest;
-    pb::Digest {
+    let basic = pb::Digest {
         name: digest.name().to_string(),
         kind: digest.kind.clone(),
         date: format_date(digest.date),
         time_zone: digest.time_zone.clone(),
-        dyads: digest.dyads.iter().map(dyad_to_proto).collect(),
-        alliances: digest.alliances.iter().map(line_to_proto).collect(),
-        tensions: digest.tensions.iter().map(line_to_proto).collect(),
-        leadership: digest.leadership.iter().map(line_to_proto).collect(),
-        travel: digest.travel.iter().map(line_to_proto).collect(),
-        markdown: digest.markdown.clone(),
-        item_count: i64::try_from(digest.item_count).unwrap_or(i64::MAX),
+        perspective: digest.perspective.clone(),
+        headline: Some(headline_to_proto(&digest.headline)),
         compile_time: Some(timestamp(published.compile_time)),
         revision: published.revision,
+        ..Default::default()
+    };
+    if view == View::Basic {
+        return basic;
+    }
+    let lines = |lines: &[Line]| lines.iter().map(line_to_proto).collect();
+    pb::Digest {
+        key_developments: lines(&digest.key_developments),
+        alliances: lines(&digest.alliances),
+        tensions: lines(&digest.tensions),
+        alignments: lines(&digest.alignments),
+        leadership: lines(&digest.leadership),
+        travel: lines(&digest.travel),
+        upcoming: lines(&digest.upcoming),
+        items: digest.items.iter().map(cited_item_to_proto).collect(),
+        markdown: digest.markdown.clone(),
+        ..basic
     }
 }
 
-fn dyad_to_proto(dyad: &Dyad) -> pb::Dyad {
-    let count = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
+fn count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn headline_to_proto(headline: &Headline) -> pb::DigestHeadline {
+    pb::DigestHeadline {
+        text: headline.text.clone(),
+        item_count: count(headline.item_count),
+        source_count: count(headline.source_count),
+        pair_count: count(headline.pair_count),
+        item_mean_7d: headline.item_mean_7d,
+        source_mean_7d: headline.source_mean_7d,
+        pair_mean_7d: headline.pair_mean_7d,
+        planned_count: count(headline.planned_count),
+        background_count: count(headline.background_count),
+    }
+}
+
+/// A row of the per-pair table, with the ListAgendaItems filter of its day's reported items.
+fn dyad_to_proto(dyad: &Dyad, digest: &DigestName) -> pb::Dyad {
+    let quad = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
     pb::Dyad {
         countries: dyad.countries.to_vec(),
         cooperation: dyad.cooperation,
         conflict: dyad.conflict,
         net: dyad.net,
-        verbal_cooperation_count: count(dyad.counts.verbal_cooperation),
-        material_cooperation_count: count(dyad.counts.material_cooperation),
-        verbal_conflict_count: count(dyad.counts.verbal_conflict),
-        material_conflict_count: count(dyad.counts.material_conflict),
+        verbal_cooperation_count: quad(dyad.counts.verbal_cooperation),
+        material_cooperation_count: quad(dyad.counts.material_cooperation),
+        verbal_conflict_count: quad(dyad.counts.verbal_conflict),
+        material_conflict_count: quad(dyad.counts.material_conflict),
         trailing_mean: dyad.trailing_mean,
         trailing_stddev: dyad.trailing_stddev,
         z_score: dyad.z_score,
         contexts: dyad.contexts.clone(),
-        agenda_items: dyad.agenda_items.clone(),
+        top_items: dyad.top_items.clone(),
+        active_days: i32::try_from(dyad.active_days).unwrap_or(i32::MAX),
+        trend: dyad.trend.code().to_owned(),
+        item_count: count(dyad.item_count),
+        evidence: Some(pb::DigestEvidence {
+            from_date: format_date(digest.date),
+            to_date: format_date(digest.date),
+            pairs: vec![pair_key(dyad)],
+            context: String::new(),
+            status: pb::ItemStatus::Reported.into(),
+            item_count: count(dyad.item_count),
+        }),
+    }
+}
+
+fn evidence_to_proto(evidence: &Evidence) -> pb::DigestEvidence {
+    pb::DigestEvidence {
+        from_date: format_date(evidence.from_date),
+        to_date: format_date(evidence.to_date),
+        pairs: evidence.pairs.clone(),
+        context: evidence.context.clone(),
+        status: status_to_proto(&evidence.status).into(),
+        item_count: count(evidence.item_count),
     }
 }
 
@@ -295,6 +435,35 @@ fn line_to_proto(line: &Line) -> pb::DigestLine {
         z_score: line.z_score,
         agenda_items: line.agenda_items.clone(),
         resources: line.resources.clone(),
+        more_items: count(line.more_items),
+        evidence: line.evidence.as_ref().map(evidence_to_proto),
+    }
+}
+
+fn cited_item_to_proto(item: &CitedItem) -> pb::CitedItem {
+    pb::CitedItem {
+        name: item.name.clone(),
+        title: item.title.clone(),
+        date: format_date(item.date),
+        status: status_to_proto(&item.status).into(),
+        hedged: item.hedged,
+        event_type: EventType::parse(&item.event_type)
+            .map_or(pb::EventType::Unspecified, event_type_to_proto)
+            .into(),
+        intensity: item.intensity,
+        actors: item.actors.clone(),
+        recipients: item.recipients.clone(),
+        sources: item.sources.iter().map(cited_source_to_proto).collect(),
+        source_count: count(item.source_count),
+    }
+}
+
+fn cited_source_to_proto(source: &CitedSource) -> pb::Source {
+    pb::Source {
+        url: source.url.clone(),
+        publisher: source.publisher.clone(),
+        published_time: parse_instant(&source.published_time).ok().map(timestamp),
+        excerpt: String::new(),
     }
 }
 
