@@ -37,7 +37,10 @@ fn the_example_configuration_loads_and_states_the_defaults() {
     );
     assert_eq!(example.plans.len(), 1);
     assert_eq!(example.plans[0].expression(), "0 0 6 * * *");
-    assert_eq!(example.alliances.len(), 3);
+    assert_eq!(example.sides.len(), 1);
+    let (kind, side) = &example.sides[0];
+    assert_eq!(kind, "daily");
+    assert_eq!(side, &briefing::digest::Side::default());
 
     // The file is read, not ignored: a value changed in it shows up.
     let edited = load_edited(|text| text.replace("catch_up_days = 7", "catch_up_days = 3"));

@@ -41,6 +41,95 @@ pub fn compile_request(date: &str, force: bool, deliver: bool) -> pb::CompileDig
     }
 }
 
+/// Compiles a day of another configured kind.
+pub async fn compile_kind(app: &TestApp, kind: &str, date: &str) -> pb::Digest {
+    digests(app)
+        .compile_digest(pb::CompileDigestRequest {
+            kind: kind.into(),
+            date: date.into(),
+            force: false,
+            deliver: false,
+        })
+        .await
+        .unwrap_or_else(|status| panic!("compiling {kind} {date}: {status:?}"))
+        .into_inner()
+}
+
+/// A `weekly` kind besides `daily`, for the tests that need a second configured kind.
+pub const WEEKLY: &str = "[kinds.weekly]\ncron = \"0 0 7 * * Mon\"\n";
+
+/// A configuration file for `--config`, removed when dropped.
+pub struct ConfigFile {
+    _directory: tempfile::TempDir,
+    pub path: String,
+}
+
+pub fn config_file(text: &str) -> ConfigFile {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("briefing.toml");
+    std::fs::write(&path, text).expect("write the configuration");
+    ConfigFile {
+        path: path.to_str().expect("utf-8 path").to_owned(),
+        _directory: directory,
+    }
+}
+
+/// Every pair of a digest's table in `order_by`, read `page_size` at a time, and the
+/// `total_size` each page reported.
+pub async fn all_dyads(
+    app: &TestApp,
+    parent: &str,
+    order_by: &str,
+    page_size: i32,
+) -> (Vec<pb::Dyad>, Vec<i64>) {
+    let mut request = pb::ListDigestDyadsRequest {
+        parent: parent.into(),
+        page_size,
+        page_token: String::new(),
+        order_by: order_by.into(),
+    };
+    let (mut found, mut totals) = (Vec::new(), Vec::new());
+    loop {
+        let page = digests(app)
+            .list_digest_dyads(request.clone())
+            .await
+            .unwrap_or_else(|status| panic!("list the dyads of {parent}: {status:?}"))
+            .into_inner();
+        found.extend(page.dyads);
+        totals.push(page.total_size);
+        if page.next_page_token.is_empty() {
+            return (found, totals);
+        }
+        assert!(totals.len() < 1_000, "paging does not end");
+        request.page_token = page.next_page_token;
+    }
+}
+
+/// Runs one statement on the test's database, whichever backend it is: for tests that put
+/// the store in a state the API cannot (rows written by an older version).
+pub async fn execute_sql(database_url: &str, sql: &str, text: &str) {
+    use sqlx::Connection as _;
+    if database_url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(database_url)
+            .await
+            .expect("connect to the SQLite store");
+        sqlx::query(&sql.replace("$1", "?"))
+            .bind(text)
+            .execute(&mut connection)
+            .await
+            .expect("run the statement");
+    } else {
+        let mut connection = sqlx::PgConnection::connect(database_url)
+            .await
+            .expect("connect to the PostgreSQL store");
+        sqlx::query(sql)
+            .bind(text)
+            .execute(&mut connection)
+            .await
+            .expect("run the statement");
+    }
+}
+
 pub async fn compile(app: &TestApp, date: &str, deliver: bool) -> pb::Digest {
     digests(app)
         .compile_digest(compile_request(date, false, deliver))

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use briefing::api::pb;
-use briefing::digest::{DigestName, default_alliances};
-use briefing::schedule::{Clock, Plan, RetryPolicy, Runner, RunnerSettings, Scheduler, Trigger};
+use briefing::digest::{DigestName, Side};
+use briefing::schedule::{
+    Clock, KindSettings, Plan, RetryPolicy, Runner, RunnerSettings, Scheduler, Trigger,
+};
 use briefing::store::digests::{DigestRun, RunFilter, RunState};
 use briefing::store::{PageRequest, Store};
 use chrono::{DateTime, NaiveDate, Timelike as _, Utc};
@@ -54,9 +56,13 @@ impl Ledger {
                 .expect("load the demo data set");
         }
         let settings = RunnerSettings {
-            time_zones: vec![(plan.kind.clone(), plan.time_zone)],
-            default_time_zone: plan.time_zone,
-            alliances: default_alliances(),
+            kinds: vec![(
+                plan.kind.clone(),
+                KindSettings {
+                    time_zone: plan.time_zone,
+                    side: Side::default(),
+                },
+            )],
             lease: Duration::from_secs(60),
             wait: Duration::from_secs(65),
         };
@@ -191,7 +197,7 @@ async fn catch_up_after_three_days_down_compiles_exactly_those_days_in_order() {
         })
         .await
         .expect("the caught-up digest is stored");
-    assert_eq!(caught_up.digest.item_count, 3);
+    assert_eq!(caught_up.digest.headline.item_count, 3);
 
     // Running again, or ticking later that day, compiles nothing.
     assert!(ledger.run_at(back, Trigger::CatchUp).await.is_empty());
@@ -511,9 +517,13 @@ async fn a_failed_run_is_retried_with_backoff_recorded_and_caught_up_later() {
         .expect("demo data");
     let plan = Plan::parse("daily", "0 0 6 * * *", chrono_tz::UTC).expect("plan");
     let settings = RunnerSettings {
-        time_zones: vec![("daily".into(), chrono_tz::UTC)],
-        default_time_zone: chrono_tz::UTC,
-        alliances: default_alliances(),
+        kinds: vec![(
+            "daily".into(),
+            KindSettings {
+                time_zone: chrono_tz::UTC,
+                side: Side::default(),
+            },
+        )],
         lease: Duration::from_secs(60),
         wait: Duration::from_secs(65),
     };

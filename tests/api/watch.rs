@@ -4,7 +4,7 @@
 use briefing::api::pb;
 use tonic::Streaming;
 
-use crate::digest_helpers::{QUICK, compile, compile_request, digests};
+use crate::digest_helpers::{QUICK, WEEKLY, compile, compile_request, config_file, digests};
 use crate::helpers::{PATIENCE, assert_invalid, fresh_database, spawn_app_with_args, within};
 
 async fn next(stream: &mut Streaming<pb::WatchDigestsResponse>) -> pb::WatchDigestsResponse {
@@ -18,13 +18,15 @@ fn watch(kind: &str, cursor: &str) -> pb::WatchDigestsRequest {
     pb::WatchDigestsRequest {
         kind: kind.into(),
         cursor: cursor.into(),
+        ..Default::default()
     }
 }
 
 #[tokio::test]
 async fn watchers_receive_new_digests_and_resume_from_a_cursor() {
     let (_database, url) = fresh_database().await;
-    let mut flags = vec!["--demo"];
+    let config = config_file(WEEKLY);
+    let mut flags = vec!["--demo", "--config", config.path.as_str()];
     flags.extend_from_slice(QUICK);
     let app = spawn_app_with_args(&url, &flags).await;
     // Compiled before anyone watches: a watcher without a cursor does not get it.
