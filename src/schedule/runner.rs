@@ -147,7 +147,7 @@ impl Runner {
                     .store
                     .finish_run(kind, day, &owner, &digest, deliver)
                     .await?;
-                tracing::info!(digest = %digest.name(), revision = published.revision, items = digest.item_count, "digest compiled");
+                tracing::info!(digest = %digest.name(), revision = published.revision, items = digest.headline.item_count, "digest compiled");
                 let _ = self.published.send(published.publication);
                 if deliver {
                     self.deliveries_queued.notify_one();
@@ -198,7 +198,10 @@ pub async fn compile_from_store(
         store.all_officials(),
         store.trips_between(day, horizon),
     )?;
-    let alliances = alliances.to_vec();
+    let side = digest::Side {
+        alliances: alliances.to_vec(),
+        ..digest::Side::default()
+    };
     let kind = kind.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut trailing = TrailingNets::new(TRAILING_DAYS);
@@ -209,12 +212,15 @@ pub async fn compile_from_store(
             kind: &kind,
             day,
             time_zone,
+            side: &side,
             items: &items,
+            planned: &[],
             trailing: &trailing,
+            activity: &[],
             officials: &officials,
             trips: &trips,
-            alliances: &alliances,
         })
+        .digest
     })
     .await
     .map_err(|error| StoreError::Internal(format!("digest compiler stopped: {error}")))
