@@ -505,47 +505,55 @@ fn tensions(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
         lines.push(line);
     }
     // Each context's conflict, each item once.
-    let mut contexts: HashMap<&str, (f64, Vec<usize>, usize)> = HashMap::new();
+    #[derive(Default)]
+    struct ContextTally {
+        conflict: f64,
+        hostile: Vec<usize>,
+        items: usize,
+    }
+    let mut by_context: HashMap<&str, ContextTally> = HashMap::new();
     for &position in &day.reported {
         let item = day.item(position);
         let hostility = (-item.intensity()).max(0.0);
         for context in &item.contexts {
-            let entry = contexts
-                .entry(context.as_str())
-                .or_insert((0.0, Vec::new(), 0));
-            entry.0 += hostility;
-            entry.2 += 1;
+            let tally = by_context.entry(context.as_str()).or_default();
+            tally.conflict += hostility;
+            tally.items += 1;
             if hostility > 0.0 {
-                entry.1.push(position);
+                tally.hostile.push(position);
             }
         }
     }
-    let mut contexts: Vec<(&str, (f64, Vec<usize>, usize))> = contexts
+    let mut contexts: Vec<(&str, ContextTally)> = by_context
         .into_iter()
-        .filter(|(_, (conflict, _, _))| *conflict > 0.0)
+        .filter(|(_, tally)| tally.conflict > 0.0)
         .collect();
-    contexts.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then_with(|| a.0.cmp(b.0)));
-    for (context, (conflict, hostile, all)) in contexts.into_iter().take(TENSION_CONTEXTS) {
+    contexts.sort_by(|a, b| {
+        b.1.conflict
+            .total_cmp(&a.1.conflict)
+            .then_with(|| a.0.cmp(b.0))
+    });
+    for (context, tally) in contexts.into_iter().take(TENSION_CONTEXTS) {
         let mut line = cited_line(
             day,
-            &hostile,
+            &tally.hostile,
             CITED_PER_LINE,
             format!(
                 "Context {context}: conflict {} from {} ({} in the context)",
-                number(conflict),
-                counted(hostile.len() as u64, "hostile item"),
-                all
+                number(tally.conflict),
+                counted(tally.hostile.len() as u64, "hostile item"),
+                tally.items
             ),
         );
-        line.more_items = (all - line.agenda_items.len()) as u64;
-        line.score = conflict;
+        line.more_items = (tally.items - line.agenda_items.len()) as u64;
+        line.score = tally.conflict;
         line.evidence = Some(Evidence {
             from_date: day.date,
             to_date: day.date,
             pairs: Vec::new(),
             context: context.to_owned(),
             status: ItemStatus::Reported.code().to_owned(),
-            item_count: all as u64,
+            item_count: tally.items as u64,
         });
         lines.push(line);
     }
