@@ -1289,7 +1289,10 @@ async fn digest(
         format!("{over_api:.3}"),
     );
     row.target = "(end to end; no target)".into();
-    let row = report.row("Digest message of that day, FULL view (bytes)", size.to_string());
+    let row = report.row(
+        "Digest message of that day, FULL view (bytes)",
+        size.to_string(),
+    );
     row.target = "< 1 MiB".into();
     row.met = yes_no(size < 1 << 20);
     Ok(in_process)

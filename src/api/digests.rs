@@ -14,10 +14,8 @@ use super::convert::timestamp;
 use super::error::ApiError;
 use super::paging;
 use super::pb::{self, digest_service_server::DigestService};
-use crate::digest::{
-    CitedItem, CitedSource, DEFAULT_KIND, DigestName, Dyad, Evidence, Headline, Line,
-    model::parse_kind,
-};
+use crate::digest::model::{CitedSource, parse_kind};
+use crate::digest::{CitedItem, DEFAULT_KIND, DigestName, Dyad, Evidence, Headline, Line};
 use crate::domain::values::{format_date, parse_date, parse_instant};
 use crate::domain::{EventType, Violations};
 use crate::schedule::{RunError, Runner, Trigger};

@@ -1,19 +1,23 @@
-//! The compiler. A stand-in until the briefing compiler lands: a headline and the per-pair
-//! table from the day's reported items, no sections.
+//! The compiler: one day's items, from one desk's side, into a bounded briefing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
-use super::model::{Compiled, Digest, Dyad, Headline, QuadCounts, Trend};
-use super::render::render;
+use super::day::{CITED_PER_LINE, Day, PairTally};
+use super::model::{Compiled, Digest, Evidence, Headline, Line, Trend};
+use super::people::{leadership, travel, upcoming};
+use super::render::{number, render, signed};
 use super::side::Side;
-use super::trend::{Pair, TrailingNets};
-use super::{HEADLINE_DAYS, UPCOMING_DAYS};
-use crate::domain::{AgendaItem, DailyActivity, ItemStatus, Official, QuadClass, Trip};
+use super::trend::TrailingNets;
+use super::{HEADLINE_DAYS, cite};
+use crate::domain::{
+    AgendaItem, CountryCode, CountryPair, DailyActivity, ItemStatus, Official, QuadClass, Trip,
+};
 use crate::store::Stored;
 
+/// Everything a digest is compiled from.
 pub struct Inputs<'a> {
     pub kind: &'a str,
     pub day: NaiveDate,
@@ -24,120 +28,542 @@ pub struct Inputs<'a> {
     /// Planned items dated `day+1 ..= day+UPCOMING_DAYS`, at most UPCOMING_READ_LIMIT.
     pub planned: &'a [Stored<AgendaItem>],
     pub trailing: &'a TrailingNets,
-    /// Reported items and sources of the HEADLINE_DAYS days before `day` (days without are missing).
+    /// Reported items and sources of the HEADLINE_DAYS days before `day` (days without are
+    /// missing).
     pub activity: &'a [DailyActivity],
     pub officials: &'a [Stored<Official>],
     /// Trips with a leg overlapping `day ..= day+UPCOMING_DAYS`.
     pub trips: &'a [Stored<Trip>],
 }
 
+/// Lines per part of a section: each section stays a few lines whatever the day's volume.
+const KEY_DEVELOPMENTS: usize = 5;
+const ALLIANCE_LINES: usize = 10;
+const ALLIANCE_ITEMS: usize = 2;
+const OTHER_COOPERATION: usize = 10;
+const TENSION_PAIRS: usize = 5;
+const RISING_PAIRS: usize = 5;
+const TENSION_CONTEXTS: usize = 5;
+const ALIGNMENTS: usize = 10;
+/// A pair's conflict "rises" when its net falls this many deviations below its mean.
+const RISING_Z: f64 = -2.0;
+
 pub fn compile(inputs: &Inputs<'_>) -> Compiled {
-    let day_items = inputs
-        .items
+    let day = Day::new(inputs.day, inputs.items);
+    let tallies = day.pair_tallies(inputs.trailing);
+    let side = inputs.side;
+    let alliance_pairs: HashSet<CountryPair> = side
+        .alliances
         .iter()
-        .filter(|item| item.value.date == inputs.day);
-    let mut by_pair: BTreeMap<Pair, (Dyad, Vec<(f64, String)>)> = BTreeMap::new();
-    let mut headline = Headline::default();
-    for stored in day_items {
-        let item = &stored.value;
-        match item.status {
-            ItemStatus::Planned => headline.planned_count += 1,
-            ItemStatus::Background => headline.background_count += 1,
-            ItemStatus::Reported => {
-                headline.item_count += 1;
-                headline.source_count += item.sources.len() as u64;
-            }
-        }
-        let intensity = item.intensity();
-        for pair in item.scoring_pairs() {
-            let (dyad, strongest) = by_pair.entry(pair).or_insert_with(|| {
-                let (mean, stddev) = inputs.trailing.stats(&pair, inputs.day);
-                let dyad = Dyad {
-                    countries: [pair.first().to_string(), pair.second().to_string()],
-                    cooperation: 0.0,
-                    conflict: 0.0,
-                    net: 0.0,
-                    counts: QuadCounts::default(),
-                    active_days: 0,
-                    trend: Trend::New,
-                    trailing_mean: mean,
-                    trailing_stddev: stddev,
-                    z_score: None,
-                    contexts: Vec::new(),
-                    item_count: 0,
-                    top_items: Vec::new(),
-                };
-                (dyad, Vec::new())
-            });
-            dyad.cooperation += intensity.max(0.0);
-            dyad.conflict += (-intensity).max(0.0);
-            dyad.net += intensity;
-            dyad.item_count += 1;
-            match item.quad_class() {
-                QuadClass::VerbalCooperation => dyad.counts.verbal_cooperation += 1,
-                QuadClass::MaterialCooperation => dyad.counts.material_cooperation += 1,
-                QuadClass::VerbalConflict => dyad.counts.verbal_conflict += 1,
-                QuadClass::MaterialConflict => dyad.counts.material_conflict += 1,
-            }
-            for context in &item.contexts {
-                if !dyad.contexts.contains(context) && dyad.contexts.len() < 5 {
-                    dyad.contexts.push(context.clone());
-                }
-            }
-            strongest.push((intensity.abs(), format!("agendaItems/{}", stored.id)));
-        }
-    }
-    let dyads: Vec<Dyad> = by_pair
-        .into_values()
-        .map(|(mut dyad, mut strongest)| {
-            if dyad.trailing_stddev > 1e-9 {
-                dyad.trend = Trend::Measured;
-                dyad.z_score = Some((dyad.net - dyad.trailing_mean) / dyad.trailing_stddev);
-            }
-            strongest.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-            dyad.top_items = strongest
-                .into_iter()
-                .take(3)
-                .map(|(_, name)| name)
-                .collect();
-            dyad
-        })
+        .flat_map(|alliance| member_pairs(&alliance.members))
         .collect();
-    headline.pair_count = dyads.len() as u64;
-    headline.planned_count += inputs.planned.len() as u64;
-    let days = HEADLINE_DAYS as f64;
-    headline.item_mean_7d = inputs
-        .activity
-        .iter()
-        .map(|day| day.items as f64)
-        .sum::<f64>()
-        / days;
-    headline.source_mean_7d = inputs
-        .activity
-        .iter()
-        .map(|day| day.sources as f64)
-        .sum::<f64>()
-        / days;
-    headline.text = format!(
-        "{} reported items, {} sources, {} active pairs; {} planned in the next {UPCOMING_DAYS} days.",
-        headline.item_count, headline.source_count, headline.pair_count, headline.planned_count
-    );
+    let (alliances, other_cooperation, alignments) =
+        cooperation(&day, &tallies, side, &alliance_pairs);
+    let mut alliance_lines = alliances;
+    alliance_lines.extend(other_cooperation);
     let mut digest = Digest {
         kind: inputs.kind.to_owned(),
         date: inputs.day,
         time_zone: inputs.time_zone.name().to_owned(),
-        perspective: inputs.side.perspective.to_string(),
-        headline,
-        key_developments: Vec::new(),
-        alliances: Vec::new(),
-        tensions: Vec::new(),
-        alignments: Vec::new(),
-        leadership: Vec::new(),
-        travel: Vec::new(),
-        upcoming: Vec::new(),
+        perspective: side.perspective.to_string(),
+        headline: headline(inputs, &day, &tallies),
+        key_developments: key_developments(&day, &tallies),
+        alliances: alliance_lines,
+        tensions: tensions(&day, &tallies),
+        alignments,
+        leadership: leadership(inputs, &day),
+        travel: travel(inputs, &day),
+        upcoming: upcoming(inputs, &day),
         items: Vec::new(),
         markdown: String::new(),
     };
-    digest.markdown = render(&digest);
+    digest.items = cite::cited_items(&digest, &day, inputs.planned);
+    let dyads: Vec<_> = tallies.into_iter().map(|tally| tally.dyad).collect();
+    digest.markdown = render(&digest, &dyads);
     Compiled { digest, dyads }
+}
+
+/// Every pair among an alliance's members.
+fn member_pairs(members: &[CountryCode]) -> Vec<CountryPair> {
+    let mut pairs = Vec::new();
+    for (index, &a) in members.iter().enumerate() {
+        for &b in &members[index + 1..] {
+            if let Some(pair) = CountryPair::new(a, b) {
+                pairs.push(pair);
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+fn headline(inputs: &Inputs<'_>, day: &Day<'_>, tallies: &[PairTally]) -> Headline {
+    let from = inputs.day - Duration::days(HEADLINE_DAYS);
+    let days = HEADLINE_DAYS as f64;
+    let (items, sources) = inputs
+        .activity
+        .iter()
+        .filter(|activity| activity.date >= from && activity.date < inputs.day)
+        .fold((0_u64, 0_u64), |(items, sources), activity| {
+            (items + activity.items, sources + activity.sources)
+        });
+    let pairs: u64 = inputs
+        .trailing
+        .active_pairs_per_day(from, inputs.day)
+        .values()
+        .sum();
+    let mut headline = Headline {
+        item_count: day.reported.len() as u64,
+        source_count: day
+            .reported
+            .iter()
+            .map(|&position| day.item(position).source_count())
+            .sum(),
+        pair_count: tallies.len() as u64,
+        item_mean_7d: items as f64 / days,
+        source_mean_7d: sources as f64 / days,
+        pair_mean_7d: pairs as f64 / days,
+        planned_count: (day.planned.len() + inputs.planned.len()) as u64,
+        background_count: day.background.len() as u64,
+        text: String::new(),
+    };
+    headline.text = format!(
+        "{} from {} on {}; over the previous {HEADLINE_DAYS} days a day averaged {} items, {} sources and {} pairs.",
+        counted(headline.item_count, "reported item"),
+        counted(headline.source_count, "source"),
+        counted(headline.pair_count, "country pair"),
+        number(headline.item_mean_7d),
+        number(headline.source_mean_7d),
+        number(headline.pair_mean_7d),
+    );
+    if headline.planned_count > 0 || headline.background_count > 0 {
+        headline.text.push_str(&format!(
+            " Not scored: {} planned for today and the next days, {} restating background.",
+            headline.planned_count, headline.background_count
+        ));
+    }
+    headline
+}
+
+/// `1 source`, `3 sources`.
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// The day's top reported items: material before verbal, conflict before cooperation, then
+/// the stronger, the better sourced, the newer pair.
+fn key_developments(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
+    let new_pairs: HashSet<CountryPair> = tallies
+        .iter()
+        .filter(|tally| tally.dyad.trend == Trend::New)
+        .map(|tally| tally.pair)
+        .collect();
+    let tier = |item: &AgendaItem| match item.quad_class() {
+        QuadClass::MaterialConflict => 0,
+        QuadClass::MaterialCooperation => 1,
+        QuadClass::VerbalConflict => 2,
+        QuadClass::VerbalCooperation => 3,
+    };
+    let is_new = |item: &AgendaItem| {
+        item.scoring_pairs()
+            .iter()
+            .any(|pair| new_pairs.contains(pair))
+    };
+    let mut ranked: Vec<usize> = day.reported.clone();
+    ranked.sort_unstable_by(|&a, &b| {
+        let (x, y) = (day.item(a), day.item(b));
+        tier(x)
+            .cmp(&tier(y))
+            .then_with(|| y.intensity().abs().total_cmp(&x.intensity().abs()))
+            .then_with(|| y.source_count().cmp(&x.source_count()))
+            .then_with(|| is_new(y).cmp(&is_new(x)))
+            .then_with(|| day.name(a).cmp(day.name(b)))
+    });
+    ranked
+        .into_iter()
+        .take(KEY_DEVELOPMENTS)
+        .map(|position| {
+            let item = day.item(position);
+            let mut text = quad_words(item.quad_class()).to_owned();
+            let countries = item.countries();
+            if !countries.is_empty() {
+                text.push_str(" involving ");
+                text.push_str(&join_codes(countries.iter()));
+            }
+            if is_new(item) {
+                text.push_str(", the first activity between them in 30 days");
+            }
+            Line {
+                text,
+                countries: countries.iter().map(ToString::to_string).collect(),
+                score: item.intensity(),
+                z_score: None,
+                agenda_items: vec![day.name(position).to_owned()],
+                more_items: 0,
+                evidence: None,
+                resources: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn quad_words(class: QuadClass) -> &'static str {
+    match class {
+        QuadClass::VerbalCooperation => "Verbal cooperation",
+        QuadClass::MaterialCooperation => "Material cooperation",
+        QuadClass::VerbalConflict => "Verbal conflict",
+        QuadClass::MaterialConflict => "Material conflict",
+    }
+}
+
+fn join_codes<'a>(codes: impl Iterator<Item = &'a CountryCode>) -> String {
+    codes
+        .map(CountryCode::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ListAgendaItems filter for the day's items of a status forming any of `pairs`.
+fn pair_evidence(
+    date: NaiveDate,
+    pairs: &[CountryPair],
+    status: ItemStatus,
+    count: usize,
+) -> Evidence {
+    Evidence {
+        from_date: date,
+        to_date: date,
+        pairs: pairs.iter().map(ToString::to_string).collect(),
+        context: String::new(),
+        status: status.code().to_owned(),
+        item_count: count as u64,
+    }
+}
+
+/// A line citing the strongest `cite` of `positions`, the rest counted.
+fn cited_line(day: &Day<'_>, positions: &[usize], cite: usize, text: String) -> Line {
+    let strongest = day.strongest(positions.iter().copied(), cite);
+    Line {
+        text,
+        countries: Vec::new(),
+        score: 0.0,
+        z_score: None,
+        more_items: (positions.len() - strongest.len()) as u64,
+        agenda_items: day.names(&strongest),
+        evidence: None,
+        resources: Vec::new(),
+    }
+}
+
+/// Configured alliances, other cooperation, and alignments to watch.
+fn cooperation(
+    day: &Day<'_>,
+    tallies: &[PairTally],
+    side: &Side,
+    alliance_pairs: &HashSet<CountryPair>,
+) -> (Vec<Line>, Vec<Line>, Vec<Line>) {
+    let by_pair: HashMap<CountryPair, &PairTally> =
+        tallies.iter().map(|tally| (tally.pair, tally)).collect();
+    let mut alliances = Vec::new();
+    for alliance in &side.alliances {
+        let pairs = member_pairs(&alliance.members);
+        let members: BTreeSet<CountryCode> = alliance.members.iter().copied().collect();
+        let codes = join_codes(members.iter()).replace(", ", "–");
+        let mut positions: Vec<usize> = pairs
+            .iter()
+            .filter_map(|pair| by_pair.get(pair))
+            .flat_map(|tally| tally.positions.iter().copied())
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        if positions.is_empty() {
+            // Nothing scored: say what is planned for the day, if anything.
+            let planned: Vec<usize> = day
+                .planned
+                .iter()
+                .copied()
+                .filter(|&position| forms_any(day.item(position), &pairs))
+                .collect();
+            if planned.is_empty() {
+                continue;
+            }
+            let mut line = cited_line(
+                day,
+                &planned,
+                ALLIANCE_ITEMS,
+                format!(
+                    "{} ({codes}): nothing reported; {} planned for the day",
+                    alliance.name,
+                    counted(planned.len() as u64, "item")
+                ),
+            );
+            line.countries = members.iter().map(ToString::to_string).collect();
+            line.evidence = Some(pair_evidence(
+                day.date,
+                &pairs,
+                ItemStatus::Planned,
+                planned.len(),
+            ));
+            alliances.push(line);
+            continue;
+        }
+        // Each item once, however many of the alliance's pairs it forms.
+        let (cooperation, conflict) = positions.iter().fold((0.0, 0.0), |(up, down), &position| {
+            let intensity = day.item(position).intensity();
+            (up + intensity.max(0.0), down + (-intensity).max(0.0))
+        });
+        let net = cooperation - conflict;
+        let mut text = format!(
+            "{} ({codes}): net {} from {} (cooperation {}, conflict {})",
+            alliance.name,
+            signed(net),
+            counted(positions.len() as u64, "item"),
+            number(cooperation),
+            number(conflict),
+        );
+        if members.len() > 2 {
+            let joint = positions
+                .iter()
+                .filter(|&&position| {
+                    members
+                        .iter()
+                        .all(|member| day.item(position).countries().contains(member))
+                })
+                .count();
+            text.push_str(&format!(
+                ", {} naming every member",
+                counted(joint as u64, "item")
+            ));
+        }
+        let mut line = cited_line(day, &positions, ALLIANCE_ITEMS, text);
+        line.countries = members.iter().map(ToString::to_string).collect();
+        line.score = net;
+        line.evidence = Some(pair_evidence(
+            day.date,
+            &pairs,
+            ItemStatus::Reported,
+            positions.len(),
+        ));
+        alliances.push(line);
+    }
+    sort_by_score(&mut alliances);
+    alliances.truncate(ALLIANCE_LINES);
+
+    let rivals: HashSet<CountryCode> = side.rivals.iter().copied().collect();
+    let is_alignment = |pair: CountryPair| {
+        let (a, b) = (pair.first(), pair.second());
+        (rivals.contains(&a) || rivals.contains(&b))
+            && a != side.perspective
+            && b != side.perspective
+    };
+    let mut others = Vec::new();
+    let mut alignments = Vec::new();
+    for tally in tallies.iter().filter(|tally| tally.dyad.net > 0.0) {
+        if is_alignment(tally.pair) {
+            alignments.push(dyad_line(day, tally, tally.dyad.cooperation));
+        } else if !alliance_pairs.contains(&tally.pair) {
+            others.push(dyad_line(day, tally, tally.dyad.net));
+        }
+    }
+    sort_by_score(&mut others);
+    others.truncate(OTHER_COOPERATION);
+    sort_by_score(&mut alignments);
+    alignments.truncate(ALIGNMENTS);
+    // Cooperation a source restates as background: not scored, but a desk watches it.
+    let mut restated: BTreeMap<CountryPair, Vec<usize>> = BTreeMap::new();
+    for &position in &day.background {
+        let item = day.item(position);
+        if item.intensity() <= 0.0 {
+            continue;
+        }
+        for pair in crate::domain::pairs(item) {
+            if is_alignment(pair) {
+                restated.entry(pair).or_default().push(position);
+            }
+        }
+    }
+    for (pair, positions) in restated.into_iter().take(ALIGNMENTS) {
+        let mut line = cited_line(
+            day,
+            &positions,
+            CITED_PER_LINE,
+            format!(
+                "{}: cooperation restated as background ({}, not scored)",
+                pair.label(),
+                counted(positions.len() as u64, "item")
+            ),
+        );
+        line.countries = vec![pair.first().to_string(), pair.second().to_string()];
+        line.evidence = Some(pair_evidence(
+            day.date,
+            &[pair],
+            ItemStatus::Background,
+            positions.len(),
+        ));
+        alignments.push(line);
+    }
+    (alliances, others, alignments)
+}
+
+fn forms_any(item: &AgendaItem, pairs: &[CountryPair]) -> bool {
+    crate::domain::pairs(item)
+        .iter()
+        .any(|pair| pairs.contains(pair))
+}
+
+/// A line about one pair: its figures, its trend in words, its strongest items.
+fn dyad_line(day: &Day<'_>, tally: &PairTally, score: f64) -> Line {
+    let dyad = &tally.dyad;
+    let text = format!(
+        "{}: net {} from {} (cooperation {}, conflict {}); {}",
+        tally.pair.label(),
+        signed(dyad.net),
+        counted(dyad.item_count, "item"),
+        number(dyad.cooperation),
+        number(dyad.conflict),
+        trend_words(dyad),
+    );
+    let mut line = cited_line(day, &tally.positions, CITED_PER_LINE, text);
+    line.countries = dyad.countries.to_vec();
+    line.score = score;
+    line.z_score = dyad.z_score;
+    line.evidence = Some(pair_evidence(
+        day.date,
+        &[tally.pair],
+        ItemStatus::Reported,
+        tally.positions.len(),
+    ));
+    line
+}
+
+/// "new pair", "rare: active on 3 of the previous 30 days", "3.1σ below its 30-day mean of +1.2".
+pub fn trend_words(dyad: &super::model::Dyad) -> String {
+    match (dyad.trend, dyad.z_score) {
+        (Trend::New, _) => "a new pair: no activity in the previous 30 days".to_owned(),
+        (Trend::Rare, _) => format!(
+            "rare: active on {} of the previous 30 days, too few for a trend",
+            dyad.active_days
+        ),
+        (Trend::Measured, None) => format!(
+            "steady: the same net every day of the previous 30 (mean {})",
+            signed(dyad.trailing_mean)
+        ),
+        (Trend::Measured, Some(z)) => format!(
+            "{}σ {} its 30-day mean of {}",
+            number(z.abs()),
+            if z >= 0.0 { "above" } else { "below" },
+            signed(dyad.trailing_mean)
+        ),
+    }
+}
+
+/// The pairs with the most conflict, those whose conflict rose most, and the contexts.
+fn tensions(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
+    let mut by_conflict: Vec<&PairTally> = tallies
+        .iter()
+        .filter(|tally| tally.dyad.conflict > 0.0)
+        .collect();
+    by_conflict.sort_by(|a, b| {
+        b.dyad
+            .conflict
+            .total_cmp(&a.dyad.conflict)
+            .then_with(|| a.pair.cmp(&b.pair))
+    });
+    let mut lines: Vec<Line> = by_conflict
+        .iter()
+        .take(TENSION_PAIRS)
+        .map(|tally| dyad_line(day, tally, tally.dyad.conflict))
+        .collect();
+    let listed: HashSet<CountryPair> = by_conflict
+        .iter()
+        .take(TENSION_PAIRS)
+        .map(|tally| tally.pair)
+        .collect();
+    let mut rising: Vec<&PairTally> = tallies
+        .iter()
+        .filter(|tally| {
+            tally.dyad.conflict > 0.0
+                && !listed.contains(&tally.pair)
+                && tally.dyad.z_score.is_some_and(|z| z <= RISING_Z)
+        })
+        .collect();
+    rising.sort_by(|a, b| {
+        a.dyad
+            .z_score
+            .unwrap_or(0.0)
+            .total_cmp(&b.dyad.z_score.unwrap_or(0.0))
+            .then_with(|| a.pair.cmp(&b.pair))
+    });
+    for tally in rising.into_iter().take(RISING_PAIRS) {
+        let mut line = dyad_line(day, tally, tally.dyad.conflict);
+        line.text = format!("Rising: {}", line.text);
+        lines.push(line);
+    }
+    // Each context's conflict, each item once.
+    #[derive(Default)]
+    struct ContextTally {
+        conflict: f64,
+        hostile: Vec<usize>,
+        items: usize,
+    }
+    let mut by_context: HashMap<&str, ContextTally> = HashMap::new();
+    for &position in &day.reported {
+        let item = day.item(position);
+        let hostility = (-item.intensity()).max(0.0);
+        for context in &item.contexts {
+            let tally = by_context.entry(context.as_str()).or_default();
+            tally.conflict += hostility;
+            tally.items += 1;
+            if hostility > 0.0 {
+                tally.hostile.push(position);
+            }
+        }
+    }
+    let mut contexts: Vec<(&str, ContextTally)> = by_context
+        .into_iter()
+        .filter(|(_, tally)| tally.conflict > 0.0)
+        .collect();
+    contexts.sort_by(|a, b| {
+        b.1.conflict
+            .total_cmp(&a.1.conflict)
+            .then_with(|| a.0.cmp(b.0))
+    });
+    for (context, tally) in contexts.into_iter().take(TENSION_CONTEXTS) {
+        let mut line = cited_line(
+            day,
+            &tally.hostile,
+            CITED_PER_LINE,
+            format!(
+                "Context {context}: conflict {} from {} ({} in the context)",
+                number(tally.conflict),
+                counted(tally.hostile.len() as u64, "hostile item"),
+                tally.items
+            ),
+        );
+        line.more_items = (tally.items - line.agenda_items.len()) as u64;
+        line.score = tally.conflict;
+        line.evidence = Some(Evidence {
+            from_date: day.date,
+            to_date: day.date,
+            pairs: Vec::new(),
+            context: context.to_owned(),
+            status: ItemStatus::Reported.code().to_owned(),
+            item_count: tally.items as u64,
+        });
+        lines.push(line);
+    }
+    lines
+}
+
+fn sort_by_score(lines: &mut [Line]) {
+    lines.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.text.cmp(&b.text))
+    });
 }

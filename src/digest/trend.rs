@@ -6,13 +6,11 @@ use chrono::NaiveDate;
 
 use crate::domain::{AgendaItem, CountryPair};
 
-pub type Pair = CountryPair;
-
 /// Net intensity per pair per day over the trailing window.
 #[derive(Debug, Clone, Default)]
 pub struct TrailingNets {
     days: i64,
-    nets: HashMap<Pair, BTreeMap<NaiveDate, f64>>,
+    nets: HashMap<CountryPair, BTreeMap<NaiveDate, f64>>,
 }
 
 impl TrailingNets {
@@ -34,7 +32,7 @@ impl TrailingNets {
         trailing
     }
 
-    pub fn add(&mut self, pair: Pair, date: NaiveDate, net: f64) {
+    pub fn add(&mut self, pair: CountryPair, date: NaiveDate, net: f64) {
         *self
             .nets
             .entry(pair)
@@ -43,9 +41,28 @@ impl TrailingNets {
             .or_insert(0.0) += net;
     }
 
+    /// Days of the `days` before `day` on which the pair was active.
+    pub fn active_days(&self, pair: &CountryPair, day: NaiveDate) -> u32 {
+        let start = day - chrono::Duration::days(self.days);
+        self.nets.get(pair).map_or(0, |by_day| {
+            u32::try_from(by_day.range(start..day).count()).unwrap_or(u32::MAX)
+        })
+    }
+
+    /// How many pairs were active on each day of `from..to`.
+    pub fn active_pairs_per_day(&self, from: NaiveDate, to: NaiveDate) -> BTreeMap<NaiveDate, u64> {
+        let mut counts = BTreeMap::new();
+        for by_day in self.nets.values() {
+            for date in by_day.range(from..to).map(|(date, _)| *date) {
+                *counts.entry(date).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
     /// Mean and population standard deviation of the pair's daily net over the `days` days
     /// before `day`; days without items count as 0.
-    pub fn stats(&self, pair: &Pair, day: NaiveDate) -> (f64, f64) {
+    pub fn stats(&self, pair: &CountryPair, day: NaiveDate) -> (f64, f64) {
         if self.days <= 0 {
             return (0.0, 0.0);
         }

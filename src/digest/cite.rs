@@ -1,0 +1,80 @@
+//! The items a digest prints: each once, in the order the sections first cite it.
+
+use std::collections::{HashMap, HashSet};
+
+use super::day::{Day, resource_name};
+use super::model::{CitedItem, CitedSource, Digest};
+use crate::domain::AgendaItem;
+use crate::domain::source::Source;
+use crate::store::Stored;
+
+/// Sources a cited item carries: the first. The item itself keeps them all.
+const CITED_SOURCES: usize = 1;
+
+pub fn cited_items(
+    digest: &Digest,
+    day: &Day<'_>,
+    planned: &[Stored<AgendaItem>],
+) -> Vec<CitedItem> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (_, lines) in digest.sections() {
+        for name in lines.iter().flat_map(|line| &line.agenda_items) {
+            if seen.insert(name.as_str()) {
+                order.push(name.as_str());
+            }
+        }
+    }
+    let planned: HashMap<String, &AgendaItem> = planned
+        .iter()
+        .map(|stored| (resource_name(stored), &stored.value))
+        .collect();
+    order
+        .into_iter()
+        .filter_map(|name| {
+            let item = day
+                .items
+                .binary_search_by(|entry| entry.name.as_str().cmp(name))
+                .ok()
+                .map(|position| day.item(position))
+                .or_else(|| planned.get(name).copied())?;
+            Some(cited(name, item))
+        })
+        .collect()
+}
+
+fn cited(name: &str, item: &AgendaItem) -> CitedItem {
+    CitedItem {
+        name: name.to_owned(),
+        title: item.title.clone(),
+        date: item.date,
+        status: item.status.code().to_owned(),
+        hedged: item.hedged,
+        event_type: item.event_type.code().to_owned(),
+        intensity: item.intensity(),
+        actors: item.actors.iter().map(ToString::to_string).collect(),
+        recipients: item.recipients.iter().map(ToString::to_string).collect(),
+        sources: item
+            .sources
+            .iter()
+            .take(CITED_SOURCES)
+            .map(cited_source)
+            .collect(),
+        source_count: item.source_count(),
+    }
+}
+
+fn cited_source(source: &Source) -> CitedSource {
+    CitedSource {
+        publisher: source.publisher.clone(),
+        url: source
+            .url
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        published_time: source
+            .published_time
+            .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default(),
+    }
+}
