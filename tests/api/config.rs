@@ -47,13 +47,33 @@ fn the_example_configuration_loads_and_states_the_defaults() {
     assert_eq!(edited.catch_up_days, 3);
 }
 
+/// The example with its commented-out kinds (everything after "Further digest kinds")
+/// written in.
+fn with_the_example_kinds(text: &str) -> String {
+    let start = text
+        .find("# Further digest kinds")
+        .expect("the example documents further kinds");
+    let (head, tail) = text.split_at(start);
+    let uncommented: Vec<String> = tail
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(setting)
+                if setting.starts_with('[')
+                    || setting.split_once(" = ").is_some_and(|(key, _)| {
+                        key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+            {
+                setting.to_owned()
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    format!("{head}{}\n", uncommented.join("\n"))
+}
+
 #[test]
-fn the_commented_out_kind_in_the_example_parses() {
-    let config = load_edited(|text| {
-        text.replace("# [kinds.weekly]", "[kinds.weekly]")
-            .replace("# cron = ", "cron = ")
-            .replace("# time_zone = ", "time_zone = ")
-    });
+fn the_commented_out_kinds_in_the_example_parse_with_their_sides() {
+    let config = load_edited(with_the_example_kinds);
     let kinds: Vec<(&str, &str, &str)> = config
         .plans
         .iter()
@@ -63,9 +83,115 @@ fn the_commented_out_kind_in_the_example_parses() {
         kinds,
         [
             ("daily", "0 0 6 * * *", "UTC"),
-            ("weekly", "0 0 7 * * Mon", "Asia/Seoul")
+            ("paris-desk", "0 0 8 * * *", "Europe/Paris"),
+            ("seoul-desk", "0 0 7 * * *", "Asia/Seoul"),
+            ("weekly", "0 0 7 * * Mon", "Asia/Seoul"),
         ]
     );
+    let side = |kind: &str| {
+        let (_, side) = config
+            .sides
+            .iter()
+            .find(|(configured, _)| configured == kind)
+            .unwrap_or_else(|| panic!("no side for {kind}"));
+        let codes = |codes: &[briefing::domain::CountryCode]| {
+            codes.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        (
+            side.perspective.to_string(),
+            codes(&side.rivals),
+            side.alliances
+                .iter()
+                .map(|alliance| alliance.name.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let default = briefing::digest::Side::default();
+    let default_alliances: Vec<String> = default
+        .alliances
+        .iter()
+        .map(|alliance| alliance.name.clone())
+        .collect();
+    assert_eq!(
+        side("weekly"),
+        (
+            "USA".to_owned(),
+            vec!["PRK".to_owned(), "RUS".into(), "CHN".into()],
+            default_alliances
+        ),
+        "a kind without its own side takes the top-level one"
+    );
+    assert_eq!(
+        side("seoul-desk"),
+        (
+            "KOR".to_owned(),
+            vec!["PRK".to_owned(), "CHN".into(), "RUS".into()],
+            vec![
+                "ROK–U.S. alliance".to_owned(),
+                "Korea–Japan–U.S. trilateral".into()
+            ]
+        )
+    );
+    assert_eq!(side("paris-desk").0, "FRA");
+    assert_eq!(side("paris-desk").1, ["RUS", "IRN"]);
+}
+
+#[test]
+fn flags_set_the_top_level_side() {
+    let config = load(&["--perspective", "FRA", "--rivals", "RUS,IRN"]).expect("loads");
+    let (kind, side) = &config.sides[0];
+    assert_eq!(kind, "daily");
+    assert_eq!(side.perspective.to_string(), "FRA");
+    assert_eq!(
+        side.rivals
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["RUS", "IRN"]
+    );
+}
+
+#[test]
+fn a_bad_side_is_an_error_naming_the_key() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("briefing.toml");
+    for (text, flags, expected) in [
+        (
+            "[kinds.seoul-desk]\ncron = \"0 0 7 * * *\"\nperspective = \"XXX\"\n",
+            &[][..],
+            "kinds.seoul-desk.perspective: \"XXX\" is not",
+        ),
+        (
+            "[kinds.seoul-desk]\ncron = \"0 0 7 * * *\"\nperspective = \"KOR\"\nrivals = [\"PRK\", \"KOR\"]\n",
+            &[][..],
+            "kinds.seoul-desk.rivals: KOR is the perspective",
+        ),
+        (
+            "perspective = \"usa\"\n",
+            &[][..],
+            "perspective: \"usa\" is not",
+        ),
+        (
+            "rivals = [\"PRK\", \"USA\"]\n",
+            &[][..],
+            "rivals: USA is the perspective",
+        ),
+        ("", &["--rivals", "PRK,XYZ"][..], "rivals: \"XYZ\" is not"),
+        (
+            "",
+            &["--perspective", "PRK"][..],
+            "rivals: PRK is the perspective",
+        ),
+    ] {
+        std::fs::write(&path, text).expect("write the file");
+        let mut all = vec!["--config", path.to_str().expect("utf-8 path")];
+        all.extend_from_slice(flags);
+        let error = load(&all).expect_err("a bad side is refused");
+        assert!(
+            format!("{error:#}").contains(expected),
+            "{expected:?} not in: {error:#}"
+        );
+    }
 }
 
 #[test]
