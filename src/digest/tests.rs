@@ -524,8 +524,10 @@ fn a_busy_day_stays_within_the_size_budget() {
     // suite. Here: every cited item is printed, every line cites at most 3.
     for line in all_lines(digest) {
         assert!(line.agenda_items.len() <= 3);
-        if line.more_items > 0 && !line.agenda_items.is_empty() && line.evidence.is_some() {
-            let evidence = line.evidence.as_ref().unwrap();
+        if let Some(evidence) = &line.evidence
+            && line.more_items > 0
+            && !line.agenda_items.is_empty()
+        {
             assert_eq!(
                 evidence.item_count,
                 line.agenda_items.len() as u64 + line.more_items,

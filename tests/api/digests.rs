@@ -230,7 +230,7 @@ async fn get_and_watch_default_to_full_and_list_to_basic() {
         .into_inner();
     assert_eq!(
         listed.digests,
-        [expected_basic.clone()],
+        std::slice::from_ref(&expected_basic),
         "ListDigests defaults to BASIC"
     );
     let listed_full = digests(&app)
