@@ -457,7 +457,7 @@ mod replicas {
             "daily",
             today,
             chrono_tz::UTC,
-            &briefing::digest::default_alliances(),
+            &briefing::digest::Side::default(),
         )
         .await
         .expect("compiles");
@@ -785,7 +785,10 @@ mod replicas {
                 "daily",
                 day,
                 chrono_tz::UTC,
-                &[],
+                &briefing::digest::Side {
+                    alliances: Vec::new(),
+                    ..Default::default()
+                },
             )
             .await
             .expect("compile");
