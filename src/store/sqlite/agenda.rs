@@ -1230,4 +1230,127 @@ mod tests {
         same_bits(&kept(&reopened, from, to).await, &expected);
         reopened.close().await;
     }
+
+    /// What the status and pairs filters and the day counters give, for comparing stores.
+    async fn status_and_pair_view(
+        store: &SqliteStore,
+    ) -> (
+        Vec<Vec<String>>,
+        Vec<crate::domain::DailyActivity>,
+        Vec<String>,
+    ) {
+        let mut lists = Vec::new();
+        let filters = [
+            AgendaFilter {
+                status: Some(ItemStatus::Planned),
+                ..Default::default()
+            },
+            AgendaFilter {
+                status: Some(ItemStatus::Background),
+                ..Default::default()
+            },
+            AgendaFilter {
+                status: Some(ItemStatus::Reported),
+                ..Default::default()
+            },
+            AgendaFilter {
+                pairs: vec![Pair::parse("JPN-PRK").unwrap()],
+                ..Default::default()
+            },
+            AgendaFilter {
+                pairs: vec![
+                    Pair::parse("CHN-USA").unwrap(),
+                    Pair::parse("KOR-PRK").unwrap(),
+                ],
+                ..Default::default()
+            },
+        ];
+        for filter in &filters {
+            let page = store
+                .list_agenda_items(
+                    filter,
+                    PageRequest {
+                        size: 1_000,
+                        after: None,
+                    },
+                )
+                .await
+                .unwrap();
+            lists.push(page.items.iter().map(|item| item.id.to_string()).collect());
+        }
+        let from = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
+        let activity = store.daily_activity(from, to).await.unwrap();
+        let planned = store
+            .planned_items_between(from, to, 1_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|item| item.id.to_string())
+            .collect();
+        (lists, activity, planned)
+    }
+
+    #[tokio::test]
+    async fn statuses_pairs_and_days_are_filled_in_for_items_stored_before_them() {
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", directory.path().join("fill.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let statuses = ["", "PLANNED", "BACKGROUND", "REPORTED"];
+        let countries = ["USA", "KORGOV", "JPN", "PRKMIL", "CHN"];
+        let mut batch = Vec::new();
+        for index in 0..300_usize {
+            let mut record = item(
+                ["2025-01-05", "2025-01-06", "2025-01-07"][index % 3],
+                &[countries[index % countries.len()]],
+                &[
+                    countries[(index * 3 + 1) % countries.len()],
+                    countries[(index * 3 + 2) % countries.len()],
+                ],
+                None,
+            )
+            .to_record();
+            record.status = statuses[index % statuses.len()].into();
+            record.sources = (0..index % 4)
+                .map(|source| crate::domain::source::SourceRecord {
+                    publisher: format!("Outlet {source}"),
+                    ..Default::default()
+                })
+                .collect();
+            batch.push((
+                ResourceId::parse(&format!("item-{index}")).unwrap(),
+                AgendaItem::parse(&record).unwrap(),
+            ));
+        }
+        assert!(
+            store
+                .import_agenda_items(batch)
+                .await
+                .unwrap()
+                .iter()
+                .all(Result::is_ok)
+        );
+        let expected = status_and_pair_view(&store).await;
+        assert!(
+            expected.0.iter().all(|list| !list.is_empty()),
+            "{expected:?}"
+        );
+        assert!(!expected.1.is_empty() && !expected.2.is_empty());
+
+        // As a database from before migration 5 has it once migrated: every item REPORTED,
+        // no pair rows, no day counters, the task pending.
+        let writer = &store.writer;
+        for sql in [
+            "UPDATE agenda_items SET status = 'REPORTED'",
+            "DELETE FROM agenda_item_pairs",
+            "DELETE FROM agenda_item_days",
+            "INSERT INTO store_tasks (name) VALUES ('fill agenda statuses and pairs')",
+        ] {
+            sqlx::query(sql).execute(writer).await.unwrap();
+        }
+        store.close().await;
+        let reopened = SqliteStore::open(&url).await.unwrap();
+        assert_eq!(status_and_pair_view(&reopened).await, expected);
+        reopened.close().await;
+    }
 }
