@@ -803,3 +803,21 @@ async fn an_import_keeps_status_and_hedged() {
         ["Summit announced"]
     );
 }
+
+#[tokio::test]
+async fn the_demo_lists_its_two_trilaterals_under_japan_and_korea() {
+    let app = crate::helpers::spawn_demo_app().await;
+    let names: Vec<String> = app
+        .all_items(by_pairs(&["JPN-KOR"]))
+        .await
+        .into_iter()
+        .map(|found| found.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "agendaItems/seoul-indo-pacific-trilateral",
+            "agendaItems/tokyo-trilateral-momentum"
+        ]
+    );
+}
