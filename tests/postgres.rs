@@ -75,6 +75,9 @@ mod schedule;
 #[path = "api/server.rs"]
 mod server;
 #[cfg(postgres_tests)]
+#[path = "api/statuses_and_pairs.rs"]
+mod statuses_and_pairs;
+#[cfg(postgres_tests)]
 #[path = "api/trips.rs"]
 mod trips;
 #[cfg(postgres_tests)]

@@ -1,6 +1,6 @@
 //! The import's limit: the same rows the store writes for each agenda item (the item with its
-//! JSON body, its country, participant and context index rows, its full-text row and its
-//! country-pair rows) inserted straight into SQLite — prepared multi-row INSERTs, 2,000 items
+//! JSON body and status, its country, participant and context index rows, its full-text row,
+//! its country-pair rows and its day's activity counter) inserted straight into SQLite — prepared multi-row INSERTs, 2,000 items
 //! per transaction, the store writer's pragmas — into a fresh file with the store's schema. No gRPC,
 //! no parsing, no checks: what is left is SQLite's own cost.
 
@@ -33,13 +33,19 @@ struct Rows {
     trip: Option<String>,
     leg: Option<i64>,
     event_type: &'static str,
+    status: &'static str,
     countries: Vec<&'static str>,
     participants: Vec<String>,
     contexts: Vec<String>,
     title: String,
     summary: String,
-    /// (day, pair, net) of each distinct country pair, packed as the store packs them.
+    /// (day, pair, net) of each distinct country pair that scores, packed as the store packs them.
     pairs: Vec<(i64, i64, f64)>,
+    /// Every distinct country pair, of an item of any status (the `pairs` filter's rows).
+    item_pairs: Vec<i64>,
+    /// Whether the item counts in its day's activity (REPORTED), and its sources.
+    reported: bool,
+    sources: i64,
 }
 
 /// The store's packing of a pair of alpha-3 codes (migration 0003).
@@ -67,6 +73,7 @@ fn rows(item: &AgendaItem) -> anyhow::Result<Rows> {
         trip: item.trip.as_ref().map(ToString::to_string),
         leg: item.leg.map(i64::from),
         event_type: item.event_type.code(),
+        status: item.status.code(),
         countries: item
             .countries()
             .into_iter()
@@ -77,6 +84,12 @@ fn rows(item: &AgendaItem) -> anyhow::Result<Rows> {
         title: item.title.clone(),
         summary: item.summary.clone(),
         pairs,
+        item_pairs: briefing::domain::pairs(item)
+            .into_iter()
+            .map(pair_key)
+            .collect(),
+        reported: item.status == briefing::domain::ItemStatus::Reported,
+        sources: i64::try_from(item.source_count())?,
     })
 }
 
@@ -131,7 +144,7 @@ async fn insert_batch(
         .zip(seqs.chunks(ROWS_PER_STATEMENT))
     {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO agenda_items (seq, id, revision, create_time, update_time, body, date, trip, leg, event_type) ",
+            "INSERT INTO agenda_items (seq, id, revision, create_time, update_time, body, date, trip, leg, event_type, status) ",
         );
         query.push_values(chunk.iter().zip(seqs), |mut row, (item, seq)| {
             row.push_bind(*seq)
@@ -143,7 +156,8 @@ async fn insert_batch(
                 .push_bind(&item.date)
                 .push_bind(&item.trip)
                 .push_bind(item.leg)
-                .push_bind(item.event_type);
+                .push_bind(item.event_type)
+                .push_bind(item.status);
         });
         query
             .build()
@@ -194,6 +208,23 @@ async fn insert_batch(
                 .collect(),
         )
         .await?;
+        let item_pairs: Vec<(i64, i64)> = chunk
+            .iter()
+            .zip(seqs)
+            .flat_map(|(item, seq)| item.item_pairs.iter().map(move |pair| (*pair, *seq)))
+            .collect();
+        for rows in item_pairs.chunks(ROWS_PER_STATEMENT) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("INSERT INTO agenda_item_pairs (pair, item_seq) ");
+            query.push_values(rows, |mut row, (pair, seq)| {
+                row.push_bind(*pair).push_bind(*seq);
+            });
+            query
+                .build()
+                .persistent(true)
+                .execute(&mut *connection)
+                .await?;
+        }
         let pairs: Vec<(i64, i64, i64, f64)> = chunk
             .iter()
             .zip(seqs)
@@ -229,6 +260,29 @@ async fn insert_batch(
                 .execute(&mut *connection)
                 .await?;
         }
+    }
+    let mut days: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+    for item in batch.iter().filter(|item| item.reported) {
+        let (items, sources) = days.entry(item.date.as_str()).or_default();
+        *items += 1;
+        *sources += item.sources;
+    }
+    let days: Vec<(&str, (i64, i64))> = days.into_iter().collect();
+    for rows in days.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO agenda_item_days (date, items, sources) ");
+        query.push_values(rows, |mut row, (date, (items, sources))| {
+            row.push_bind(*date).push_bind(*items).push_bind(*sources);
+        });
+        query.push(
+            " ON CONFLICT (date) DO UPDATE SET items = items + excluded.items, \
+             sources = sources + excluded.sources",
+        );
+        query
+            .build()
+            .persistent(true)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }

@@ -13,8 +13,8 @@ use super::resource::{self, parse_name};
 use crate::domain::names::{AgendaItems, Officials, Trips};
 use crate::domain::values::{CountryCode, parse_date, parse_keyword};
 use crate::domain::{
-    AgendaItem, AgendaItemRecord, EventType, Intensity, ItemStatus, Name, QuadClass, ResourceId,
-    Violations,
+    AgendaItem, AgendaItemRecord, CountryPair, EventType, Intensity, ItemStatus, Name, QuadClass,
+    ResourceId, Violations,
 };
 use crate::store::search::SearchQuery;
 use crate::store::{AgendaFilter, Store, StoreError, Stored};
@@ -23,6 +23,8 @@ use crate::store::{AgendaFilter, Store, StoreError, Stored};
 const IMPORT_BATCH: usize = 2_000;
 /// Errors listed in an import response; the counts cover the rest.
 const MAX_LISTED_ERRORS: usize = 1_000;
+/// Pairs a ListAgendaItems request may name (as documented in agenda.proto).
+const MAX_FILTER_PAIRS: usize = 10;
 
 pub struct AgendaApi {
     store: Arc<dyn Store>,
@@ -331,6 +333,29 @@ fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError
     if !request.query.is_empty() {
         filter.query = violations.check("query", SearchQuery::parse(&request.query));
     }
+    if request.status != 0 {
+        filter.status = violations.check("status", status_from_proto(request.status));
+    }
+    if request.pairs.len() > MAX_FILTER_PAIRS {
+        violations.add(
+            "pairs",
+            format!(
+                "at most {MAX_FILTER_PAIRS} pairs, got {}",
+                request.pairs.len()
+            ),
+        );
+    } else {
+        for (position, raw) in request.pairs.iter().enumerate() {
+            if let Some(pair) =
+                violations.check(format!("pairs[{position}]"), CountryPair::parse(raw))
+            {
+                filter.pairs.push(pair);
+            }
+        }
+        // The same pairs in another order or repeated are the same query, and the same token.
+        filter.pairs.sort_unstable();
+        filter.pairs.dedup();
+    }
     violations
         .finish(|| filter)
         .map_err(ApiError::InvalidArgument)
@@ -340,6 +365,15 @@ fn event_type_from_proto(raw: i32) -> Result<EventType, String> {
     pb::EventType::try_from(raw)
         .map_err(|_| format!("{raw} is not a PLOVER event type"))
         .and_then(|known| EventType::parse(known.as_str_name()))
+}
+
+fn status_from_proto(raw: i32) -> Result<ItemStatus, String> {
+    match pb::ItemStatus::try_from(raw) {
+        Ok(pb::ItemStatus::Unspecified) | Err(_) => Err(format!(
+            "{raw} is not an item status: expected REPORTED (1), PLANNED (2) or BACKGROUND (3)"
+        )),
+        Ok(known) => ItemStatus::parse(known.as_str_name()),
+    }
 }
 
 /// The stored status (checked when it was written; empty is the default, REPORTED).

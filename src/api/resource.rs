@@ -283,6 +283,8 @@ impl Resource for AgendaItem {
         "intensity",
         "sources",
         "notes",
+        "status",
+        "hedged",
     ];
 
     fn parse(record: &AgendaItemRecord) -> Result<Self, Violations> {

@@ -97,6 +97,7 @@ impl Document for AgendaItem {
                 "event_type",
                 Column::Text(self.event_type.code().to_owned()),
             ),
+            ("status", Column::Text(self.status.code().to_owned())),
         ]
     }
 }

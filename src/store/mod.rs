@@ -13,8 +13,8 @@ use sha2::{Digest as _, Sha256};
 use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{
-    AgendaItem, AgendaItemRecord, CountryCode, EventType, Official, OfficialName, ResourceId, Trip,
-    TripName, TripRecord,
+    AgendaItem, AgendaItemRecord, CountryCode, CountryPair, DailyActivity, EventType, ItemStatus,
+    Official, OfficialName, ResourceId, Trip, TripName, TripRecord,
 };
 use digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, DyadOrder, DyadPage,
@@ -108,6 +108,11 @@ pub struct AgendaFilter {
     pub to_date: Option<NaiveDate>,
     /// Full-text terms, already checked by [`search::SearchQuery::parse`].
     pub query: Option<search::SearchQuery>,
+    pub status: Option<ItemStatus>,
+    /// Items whose actors × recipients form at least one of these pairs (any status), as
+    /// [`crate::domain::pairs`] gives them; sorted and without repeats, so that the same set
+    /// of pairs is the same filter (page tokens are bound to it).
+    pub pairs: Vec<CountryPair>,
 }
 
 /// What a write must find before it may go ahead.
@@ -249,6 +254,24 @@ pub trait Store: Send + Sync + 'static {
     async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
         self.agenda_items_between(day, day).await
     }
+
+    /// The PLANNED items dated `from..=to`, by date and then store position, at most `limit`:
+    /// the digest's Upcoming section.
+    async fn planned_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: usize,
+    ) -> StoreResult<Vec<Stored<AgendaItem>>>;
+
+    /// For each day of `from..=to` with REPORTED items, how many and the sum of their
+    /// [`AgendaItem::source_count`], by date; days without are left out. The digest reads it
+    /// for the week before each day it compiles, so a backend should not read item bodies.
+    async fn daily_activity(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyActivity>>;
 
     /// The net intensity of each country pair on each day of `from..=to`, as contributions:
     /// adding them in the order given with [`crate::digest::TrailingNets::add`] gives each

@@ -296,3 +296,55 @@ async fn the_import_command_reads_a_json_array() {
     assert_eq!(app.snapshot().await.agenda_items.len(), 1);
     drop(database);
 }
+
+#[tokio::test]
+async fn the_import_command_keeps_status_and_hedged() {
+    let (database, url) = fresh_database().await;
+    let file = database.directory().join("statuses.ndjson");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"id": "summit", "agenda_item": {"title": "Summit announced", "date": "2025-01-20", "actors": ["USA"], "recipients": ["JPN"], "event_type": "CONSULT", "status": "PLANNED", "hedged": true}}"#,
+            "\n",
+            r#"{"id": "talks", "agenda_item": {"title": "Talks", "date": "2025-01-06", "actors": ["USA"], "recipients": ["KOR"], "event_type": "CONSULT"}}"#,
+            "\n",
+        ),
+    )
+    .expect("write records");
+    let output = Command::new(env!("CARGO_BIN_EXE_briefing"))
+        .args([
+            "import",
+            file.to_str().expect("utf-8 path"),
+            "--database",
+            &url,
+        ])
+        .env_remove("BRIEFING_DATABASE")
+        .output()
+        .expect("run briefing import");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let app = spawn_app_with(&url, false).await;
+    let summit = app.get_item("agendaItems/summit").await.expect("summit");
+    assert_eq!(
+        (summit.status(), summit.hedged),
+        (pb::ItemStatus::Planned, true)
+    );
+    let talks = app.get_item("agendaItems/talks").await.expect("talks");
+    assert_eq!(
+        (talks.status(), talks.hedged),
+        (pb::ItemStatus::Reported, false)
+    );
+    let planned = app
+        .all_items(pb::ListAgendaItemsRequest {
+            status: pb::ItemStatus::Planned.into(),
+            pairs: vec!["JPN-USA".into()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(planned.len(), 1);
+    assert_eq!(planned[0].name, "agendaItems/summit");
+    drop(database);
+}

@@ -23,6 +23,7 @@ mod pagination;
 mod receiver;
 mod schedule;
 mod server;
+mod statuses_and_pairs;
 mod trips;
 mod unicode;
 mod watch;

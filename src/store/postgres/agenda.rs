@@ -1,13 +1,14 @@
-//! Agenda items in PostgreSQL: the item row, its filter index rows and its tsvector row, always
-//! written in one transaction.
+//! Agenda items in PostgreSQL: the item row, its filter index rows (countries, participants,
+//! contexts, country pairs) and its tsvector row, always written in one transaction.
 
 use std::collections::HashMap;
 
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use chrono::NaiveDate;
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row as _};
 
 use super::documents::{self, SELECT_COLUMNS, page_limit};
-use crate::domain::values::format_date;
-use crate::domain::{AgendaItem, ResourceId};
+use crate::domain::values::{format_date, parse_date};
+use crate::domain::{AgendaItem, DailyActivity, ResourceId, pairs};
 use crate::store::document::Document;
 use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
@@ -143,6 +144,16 @@ pub(super) async fn list(
             .push_bind(search.to_tsquery())
             .push("))");
     }
+    if !filter.pairs.is_empty() {
+        let names: Vec<String> = filter.pairs.iter().map(ToString::to_string).collect();
+        query
+            .push(" AND EXISTS (SELECT 1 FROM agenda_item_pairs r WHERE r.item_seq = a.seq AND r.pair = ANY(")
+            .push_bind(names)
+            .push("))");
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND a.status = ").push_bind(status.code());
+    }
     if let Some(trip) = &filter.trip {
         query.push(" AND a.trip = ").push_bind(trip.to_string());
     }
@@ -263,6 +274,12 @@ async fn write_index(
     .bind(format!("{} {}", item.title, item.summary))
     .execute(&mut *connection)
     .await?;
+    let pair_names: Vec<String> = pairs(item).iter().map(ToString::to_string).collect();
+    sqlx::query("INSERT INTO agenda_item_pairs (pair, item_seq) SELECT unnest($1::TEXT[]), $2")
+        .bind(&pair_names)
+        .bind(seq)
+        .execute(&mut *connection)
+        .await?;
     Ok(())
 }
 
@@ -272,6 +289,7 @@ async fn clear_index(connection: &mut PgConnection, seq: i64) -> StoreResult<()>
         "agenda_participants",
         "agenda_contexts",
         "agenda_search",
+        "agenda_item_pairs",
     ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE item_seq = $1"))
             .bind(seq)
@@ -279,4 +297,63 @@ async fn clear_index(connection: &mut PgConnection, seq: i64) -> StoreResult<()>
             .await?;
     }
     Ok(())
+}
+
+/// The PLANNED items dated `from..=to`, by date and position.
+pub(super) async fn planned_items_between(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: usize,
+) -> StoreResult<Vec<Stored<AgendaItem>>> {
+    let sql = format!(
+        "SELECT {SELECT_COLUMNS} FROM agenda_items \
+         WHERE status = 'PLANNED' AND date >= $1 AND date <= $2 ORDER BY date, seq LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(format_date(from))
+        .bind(format_date(to))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| documents::decode::<AgendaItem>(row).map(|decoded| decoded.stored))
+        .collect()
+}
+
+/// Each day's reported items and sources in `from..=to`, counted from the items (the sources
+/// from their bodies: replicas share no counters that would need locking on every write).
+pub(super) async fn daily_activity(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<DailyActivity>> {
+    let rows = sqlx::query(
+        "SELECT date, COUNT(*)::BIGINT, \
+                COALESCE(SUM(json_array_length(COALESCE(body::json -> 'sources', '[]'::json))), 0)::BIGINT \
+         FROM agenda_items WHERE status = 'REPORTED' AND date >= $1 AND date <= $2 \
+         GROUP BY date ORDER BY date",
+    )
+    .bind(format_date(from))
+    .bind(format_date(to))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let date: String = row.try_get(0)?;
+            let count = |column: usize| -> StoreResult<u64> {
+                let value: i64 = row.try_get(column)?;
+                u64::try_from(value).map_err(|_| {
+                    StoreError::Internal(format!("activity of {date} counted negative"))
+                })
+            };
+            Ok(DailyActivity {
+                date: parse_date(&date).map_err(|problem| {
+                    StoreError::Internal(format!("stored agenda item date: {problem}"))
+                })?,
+                items: count(1)?,
+                sources: count(2)?,
+            })
+        })
+        .collect()
 }

@@ -27,7 +27,7 @@ use super::{
 };
 use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
-use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+use crate::domain::{AgendaItem, DailyActivity, Official, ResourceId, Trip};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/postgres/migrations");
 
@@ -189,6 +189,21 @@ impl Store for PostgresStore {
     }
     async fn all_officials(&self) -> StoreResult<Vec<Stored<Official>>> {
         digests::all_officials(&self.pool).await
+    }
+    async fn planned_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: usize,
+    ) -> StoreResult<Vec<Stored<AgendaItem>>> {
+        agenda::planned_items_between(&self.pool, from, to, limit).await
+    }
+    async fn daily_activity(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyActivity>> {
+        agenda::daily_activity(&self.pool, from, to).await
     }
     async fn trips_between(
         &self,

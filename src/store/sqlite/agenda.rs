@@ -1,12 +1,12 @@
-//! Agenda items in SQLite: the item row, its filter index rows, its FTS5 row and its
-//! country-pair rows (with the daily pair nets they add up to), always written in one
-//! transaction so a search or a digest never sees an item half stored.
+//! Agenda items in SQLite: the item row, its filter index rows, its FTS5 row, its country-pair
+//! rows (with the daily pair nets they add up to) and its day's activity counters, always
+//! written in one transaction so a search or a digest never sees an item half stored.
 //!
 //! Writes are batched: everything that needs no database (JSON bodies, index rows) is computed
 //! before the transaction starts, references are checked with one query per kind, and rows go
 //! in as multi-row INSERTs, so a bulk import costs a few statements per few hundred items.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike as _, NaiveDate};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
@@ -15,7 +15,10 @@ use super::documents::{self, Document, SELECT_COLUMNS};
 use super::fast::{self, Param, Readers, Sql};
 use super::officials::page_limit;
 use crate::domain::CountryPair as Pair;
-use crate::domain::{AgendaItem, AgendaItemRecord, CountryCode, ResourceId, values::format_date};
+use crate::domain::{
+    AgendaItem, AgendaItemRecord, CountryCode, DailyActivity, ItemStatus, ResourceId, pairs,
+    values::{format_date, parse_date},
+};
 use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, PairNet, Precondition, StoreError, StoreResult,
     Stored,
@@ -63,6 +66,10 @@ pub(super) async fn update(
     cells.extend(pair_cells(&stored.value));
     // The item keeps its place in `seq` order, so its pairs' daily nets are summed again.
     recompute_pair_days(&mut transaction, &cells).await?;
+    let mut days = DayCounts::default();
+    days.add(&old.stored.value, -1);
+    days.add(&stored.value, 1);
+    days.apply(&mut transaction).await?;
     transaction.commit().await?;
     Ok(stored)
 }
@@ -86,7 +93,10 @@ pub(super) async fn remove(
 ) -> StoreResult<()> {
     let old = documents::remove::<AgendaItem>(connection, id, precondition).await?;
     let cells = clear_index(connection, old.seq, &old.stored.value).await?;
-    recompute_pair_days(connection, &cells).await
+    recompute_pair_days(connection, &cells).await?;
+    let mut days = DayCounts::default();
+    days.add(&old.stored.value, -1);
+    days.apply(connection).await
 }
 
 pub(super) async fn import(
@@ -168,6 +178,11 @@ async fn store_batch(
     insert_index_rows(connection, &stored).await?;
     // New items come after every stored one in `seq` order: their nets add on at the end.
     append_pair_days(connection, &stored).await?;
+    let mut days = DayCounts::default();
+    for (_, item) in &stored {
+        days.add(item, 1);
+    }
+    days.apply(connection).await?;
     Ok(outcomes
         .into_iter()
         .map(|outcome| outcome.expect("every item has an outcome"))
@@ -183,7 +198,7 @@ async fn insert_items(
     let mut seqs = HashMap::with_capacity(items.len());
     for chunk in items.chunks(ROWS_PER_STATEMENT) {
         let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO agenda_items (id, revision, create_time, update_time, body, date, trip, leg, event_type) ",
+            "INSERT INTO agenda_items (id, revision, create_time, update_time, body, date, trip, leg, event_type, status) ",
         );
         query.push_values(chunk, |mut row, entry| {
             row.push_bind(entry.id.as_str())
@@ -194,7 +209,8 @@ async fn insert_items(
                 .push_bind(entry.date.as_str())
                 .push_bind(entry.trip.as_deref())
                 .push_bind(entry.item.leg.map(i64::from))
-                .push_bind(entry.item.event_type.code());
+                .push_bind(entry.item.event_type.code())
+                .push_bind(entry.item.status.code());
         });
         query.push(" ON CONFLICT (id) DO NOTHING RETURNING id, seq");
         let rows = query
@@ -257,7 +273,22 @@ fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
     // and the order are stated on the driving index's own column, so SQLite seeks to the page
     // and stops after it instead of sorting every match. The other filters are checked per
     // row against their primary keys.
-    let (driver, position) = if let Some(country) = &filter.country {
+    let pair_keys: Vec<i64> = filter.pairs.iter().map(|pair| pair_key(*pair)).collect();
+    let (driver, position) = if let [pair] = pair_keys.as_slice() {
+        query
+            .push("agenda_item_pairs d CROSS JOIN agenda_items a ON a.seq = d.item_seq WHERE d.pair = ")
+            .bind(Param::Int(*pair));
+        (Driver::Pairs, "d.item_seq")
+    } else if !pair_keys.is_empty() {
+        // Several pairs: the items' positions come from the pair index, merged and in order.
+        query
+            .push("agenda_items a WHERE a.seq IN (SELECT item_seq FROM agenda_item_pairs WHERE pair IN (")
+            .push(&numbers(&pair_keys))
+            .push(") AND item_seq > ")
+            .bind(Param::Int(page.after.unwrap_or(0)))
+            .push(")");
+        (Driver::Pairs, "a.seq")
+    } else if let Some(country) = &filter.country {
         query
             .push("agenda_countries d CROSS JOIN agenda_items a ON a.seq = d.item_seq WHERE d.country = ")
             .bind(Param::Text(country.as_str().to_owned()));
@@ -277,6 +308,13 @@ fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
             .push("agenda_search d CROSS JOIN agenda_items a ON a.seq = d.rowid WHERE agenda_search MATCH ")
             .bind(Param::Text(search.to_fts5()));
         (Driver::Search, "d.rowid")
+    } else if let Some(status @ (ItemStatus::Planned | ItemStatus::Background)) = filter.status {
+        // The few items that are not reported have an index of their own.
+        query.push(&format!(
+            "agenda_items a WHERE a.status <> 'REPORTED' AND a.status = '{}'",
+            status.code()
+        ));
+        (Driver::Status, "a.seq")
     } else {
         query.push("agenda_items a WHERE 1 = 1");
         (Driver::Items, "a.seq")
@@ -284,6 +322,12 @@ fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
     query
         .push(&format!(" AND {position} > "))
         .bind(Param::Int(page.after.unwrap_or(0)));
+    if !pair_keys.is_empty() && driver != Driver::Pairs {
+        query.push(&format!(
+            " AND EXISTS (SELECT 1 FROM agenda_item_pairs p WHERE p.pair IN ({}) AND p.item_seq = a.seq)",
+            numbers(&pair_keys)
+        ));
+    }
     if let (Some(official), false) = (&filter.official, driver == Driver::Official) {
         query
             .push(" AND EXISTS (SELECT 1 FROM agenda_participants p WHERE p.official = ")
@@ -301,6 +345,16 @@ fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
             .push(" AND a.seq IN (SELECT rowid FROM agenda_search WHERE agenda_search MATCH ")
             .bind(Param::Text(search.to_fts5()))
             .push(")");
+    }
+    if let (Some(country), false) = (&filter.country, driver == Driver::Country) {
+        query
+            .push(" AND EXISTS (SELECT 1 FROM agenda_countries c WHERE c.country = ")
+            .bind(Param::Text(country.as_str().to_owned()))
+            .push(" AND c.item_seq = a.seq)");
+    }
+    if let (Some(status), false) = (filter.status, driver == Driver::Status) {
+        // A code from a closed set, written literally like the partial indexes' conditions.
+        query.push(&format!(" AND a.status = '{}'", status.code()));
     }
     if let Some(trip) = &filter.trip {
         query
@@ -328,8 +382,19 @@ fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
     query
 }
 
+/// Integers as a comma-separated SQL list (they are not user text, so not bound).
+fn numbers(values: &[i64]) -> String {
+    values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Driver {
+    Pairs,
+    Status,
     Country,
     Official,
     Context,
@@ -534,6 +599,7 @@ async fn insert_index_rows(
             .execute(&mut *connection)
             .await?;
     }
+    insert_item_pairs(connection, items).await?;
     let pair_rows = pair_rows(items);
     for chunk in pair_rows.chunks(ROWS_PER_STATEMENT) {
         let mut query =
@@ -551,6 +617,85 @@ async fn insert_index_rows(
             .await?;
     }
     Ok(())
+}
+
+/// The `agenda_item_pairs` rows of items of any status: what the `pairs` filter reads.
+async fn insert_item_pairs(
+    connection: &mut SqliteConnection,
+    items: &[(i64, &AgendaItem)],
+) -> StoreResult<()> {
+    let rows: Vec<(i64, i64)> = items
+        .iter()
+        .flat_map(|(seq, item)| {
+            pairs(item)
+                .into_iter()
+                .map(move |pair| (pair_key(pair), *seq))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("INSERT INTO agenda_item_pairs (pair, item_seq) ");
+        query.push_values(chunk, |mut row, (pair, seq)| {
+            row.push_bind(*pair).push_bind(*seq);
+        });
+        query
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Changes to `agenda_item_days`: per date, reported items and their sources added (or, with
+/// a negative sign, taken away), applied in one upsert per few hundred days.
+#[derive(Default)]
+struct DayCounts(BTreeMap<String, (i64, i64)>);
+
+impl DayCounts {
+    fn add(&mut self, item: &AgendaItem, sign: i64) {
+        if item.status != ItemStatus::Reported {
+            return;
+        }
+        let sources = i64::try_from(item.source_count()).unwrap_or(i64::MAX);
+        let (items, sum) = self.0.entry(format_date(item.date)).or_default();
+        *items += sign;
+        *sum += sign * sources;
+    }
+
+    async fn apply(self, connection: &mut SqliteConnection) -> StoreResult<()> {
+        let changes: Vec<(String, (i64, i64))> = self
+            .0
+            .into_iter()
+            .filter(|(_, change)| *change != (0, 0))
+            .collect();
+        for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+            let mut query =
+                QueryBuilder::<Sqlite>::new("INSERT INTO agenda_item_days (date, items, sources) ");
+            query.push_values(chunk, |mut row, (date, (items, sources))| {
+                row.push_bind(date.as_str())
+                    .push_bind(*items)
+                    .push_bind(*sources);
+            });
+            query.push(
+                " ON CONFLICT (date) DO UPDATE SET items = items + excluded.items, \
+                 sources = sources + excluded.sources",
+            );
+            query
+                .build()
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
+                .execute(&mut *connection)
+                .await?;
+        }
+        // A day whose last reported item went is left out, as if it never had one.
+        for (date, _) in changes.iter().filter(|(_, (items, _))| *items < 0) {
+            sqlx::query("DELETE FROM agenda_item_days WHERE date = ? AND items <= 0")
+                .bind(date)
+                .execute(&mut *connection)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// (day, pair, item_seq, net) of each distinct pair of each item, in the items' order.
@@ -676,6 +821,13 @@ async fn clear_index(
         .bind(seq)
         .execute(&mut *connection)
         .await?;
+    for pair in pairs(item) {
+        sqlx::query("DELETE FROM agenda_item_pairs WHERE pair = ? AND item_seq = ?")
+            .bind(pair_key(pair))
+            .bind(seq)
+            .execute(&mut *connection)
+            .await?;
+    }
     let cells = pair_cells(item);
     for (day, pair) in &cells {
         sqlx::query("DELETE FROM agenda_pairs WHERE day = ? AND pair = ? AND item_seq = ?")
@@ -804,6 +956,131 @@ pub(super) async fn fill_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
         tracing::info!(items = filled, "daily country-pair nets filled in");
     }
     Ok(())
+}
+
+/// Fills `agenda_items.status`, `agenda_item_pairs` and `agenda_item_days` from the stored
+/// items, once, for databases with items from before those existed (migration 5's
+/// `store_tasks` row).
+pub(super) async fn fill_status_and_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
+    const TASK: &str = "fill agenda statuses and pairs";
+    let mut transaction = pool.begin().await?;
+    let pending: Option<String> = sqlx::query_scalar("SELECT name FROM store_tasks WHERE name = ?")
+        .bind(TASK)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    if pending.is_none() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM agenda_item_pairs")
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query("DELETE FROM agenda_item_days")
+        .execute(&mut *transaction)
+        .await?;
+    let sql =
+        format!("SELECT {SELECT_COLUMNS} FROM agenda_items WHERE seq > ? ORDER BY seq LIMIT 2000");
+    let mut after = 0_i64;
+    let mut filled = 0_usize;
+    let mut days = DayCounts::default();
+    loop {
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .fetch_all(&mut *transaction)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("seq")?;
+        let decoded = rows
+            .iter()
+            .map(documents::decode::<AgendaItem>)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let items: Vec<(i64, &AgendaItem)> = decoded
+            .iter()
+            .map(|row| (row.seq, &row.stored.value))
+            .collect();
+        for (seq, item) in &items {
+            days.add(item, 1);
+            // The column's default is REPORTED.
+            if item.status != ItemStatus::Reported {
+                sqlx::query("UPDATE agenda_items SET status = ? WHERE seq = ?")
+                    .bind(item.status.code())
+                    .bind(seq)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+        }
+        insert_item_pairs(&mut transaction, &items).await?;
+        filled += items.len();
+    }
+    days.apply(&mut transaction).await?;
+    sqlx::query("DELETE FROM store_tasks WHERE name = ?")
+        .bind(TASK)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    if filled > 0 {
+        tracing::info!(
+            items = filled,
+            "agenda statuses, pairs and daily activity filled in"
+        );
+    }
+    Ok(())
+}
+
+/// The PLANNED items dated `from..=to`, by date and position, through the planned items'
+/// own partial index.
+pub(super) async fn planned_items_between(
+    pool: &SqlitePool,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: usize,
+) -> StoreResult<Vec<Stored<AgendaItem>>> {
+    let sql = format!(
+        "SELECT {SELECT_COLUMNS} FROM agenda_items \
+         WHERE status = 'PLANNED' AND date >= ? AND date <= ? ORDER BY date, seq LIMIT ?"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(format_date(from))
+        .bind(format_date(to))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| documents::decode::<AgendaItem>(row).map(|decoded| decoded.stored))
+        .collect()
+}
+
+/// Each day's reported items and sources in `from..=to`, from the per-day counters.
+pub(super) async fn daily_activity(
+    pool: &SqlitePool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> StoreResult<Vec<DailyActivity>> {
+    let rows = sqlx::query(
+        "SELECT date, items, sources FROM agenda_item_days \
+         WHERE date >= ? AND date <= ? AND items > 0 ORDER BY date",
+    )
+    .bind(format_date(from))
+    .bind(format_date(to))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let date: String = row.try_get(0)?;
+            let count = |column: usize| -> StoreResult<u64> {
+                let value: i64 = row.try_get(column)?;
+                u64::try_from(value).map_err(|_| {
+                    StoreError::Internal(format!("stored activity of {date} is negative"))
+                })
+            };
+            Ok(DailyActivity {
+                date: parse_date(&date).map_err(|problem| {
+                    StoreError::Internal(format!("stored activity date: {problem}"))
+                })?,
+                items: count(1)?,
+                sources: count(2)?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -951,6 +1228,129 @@ mod tests {
         store.close().await;
         let reopened = SqliteStore::open(&url).await.unwrap();
         same_bits(&kept(&reopened, from, to).await, &expected);
+        reopened.close().await;
+    }
+
+    /// What the status and pairs filters and the day counters give, for comparing stores.
+    async fn status_and_pair_view(
+        store: &SqliteStore,
+    ) -> (
+        Vec<Vec<String>>,
+        Vec<crate::domain::DailyActivity>,
+        Vec<String>,
+    ) {
+        let mut lists = Vec::new();
+        let filters = [
+            AgendaFilter {
+                status: Some(ItemStatus::Planned),
+                ..Default::default()
+            },
+            AgendaFilter {
+                status: Some(ItemStatus::Background),
+                ..Default::default()
+            },
+            AgendaFilter {
+                status: Some(ItemStatus::Reported),
+                ..Default::default()
+            },
+            AgendaFilter {
+                pairs: vec![Pair::parse("JPN-PRK").unwrap()],
+                ..Default::default()
+            },
+            AgendaFilter {
+                pairs: vec![
+                    Pair::parse("CHN-USA").unwrap(),
+                    Pair::parse("KOR-PRK").unwrap(),
+                ],
+                ..Default::default()
+            },
+        ];
+        for filter in &filters {
+            let page = store
+                .list_agenda_items(
+                    filter,
+                    PageRequest {
+                        size: 1_000,
+                        after: None,
+                    },
+                )
+                .await
+                .unwrap();
+            lists.push(page.items.iter().map(|item| item.id.to_string()).collect());
+        }
+        let from = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
+        let activity = store.daily_activity(from, to).await.unwrap();
+        let planned = store
+            .planned_items_between(from, to, 1_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|item| item.id.to_string())
+            .collect();
+        (lists, activity, planned)
+    }
+
+    #[tokio::test]
+    async fn statuses_pairs_and_days_are_filled_in_for_items_stored_before_them() {
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", directory.path().join("fill.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let statuses = ["", "PLANNED", "BACKGROUND", "REPORTED"];
+        let countries = ["USA", "KORGOV", "JPN", "PRKMIL", "CHN"];
+        let mut batch = Vec::new();
+        for index in 0..300_usize {
+            let mut record = item(
+                ["2025-01-05", "2025-01-06", "2025-01-07"][index % 3],
+                &[countries[index % countries.len()]],
+                &[
+                    countries[(index * 3 + 1) % countries.len()],
+                    countries[(index * 3 + 2) % countries.len()],
+                ],
+                None,
+            )
+            .to_record();
+            record.status = statuses[index % statuses.len()].into();
+            record.sources = (0..index % 4)
+                .map(|source| crate::domain::source::SourceRecord {
+                    publisher: format!("Outlet {source}"),
+                    ..Default::default()
+                })
+                .collect();
+            batch.push((
+                ResourceId::parse(&format!("item-{index}")).unwrap(),
+                AgendaItem::parse(&record).unwrap(),
+            ));
+        }
+        assert!(
+            store
+                .import_agenda_items(batch)
+                .await
+                .unwrap()
+                .iter()
+                .all(Result::is_ok)
+        );
+        let expected = status_and_pair_view(&store).await;
+        assert!(
+            expected.0.iter().all(|list| !list.is_empty()),
+            "{expected:?}"
+        );
+        assert!(!expected.1.is_empty() && !expected.2.is_empty());
+
+        // As a database from before migration 5 has it once migrated: every item REPORTED,
+        // no pair rows, no day counters, the task pending.
+        let writer = &store.writer;
+        for sql in [
+            "UPDATE agenda_items SET status = 'REPORTED'",
+            "DELETE FROM agenda_item_pairs",
+            "DELETE FROM agenda_item_days",
+            "INSERT INTO store_tasks (name) VALUES ('fill agenda statuses and pairs')",
+        ] {
+            sqlx::query(sql).execute(writer).await.unwrap();
+        }
+        store.close().await;
+        let reopened = SqliteStore::open(&url).await.unwrap();
+        assert_eq!(status_and_pair_view(&reopened).await, expected);
         reopened.close().await;
     }
 }

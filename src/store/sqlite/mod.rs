@@ -27,7 +27,9 @@ use super::{
 };
 use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
-use crate::domain::{AgendaItem, AgendaItemRecord, Official, ResourceId, Trip, TripRecord};
+use crate::domain::{
+    AgendaItem, AgendaItemRecord, DailyActivity, Official, ResourceId, Trip, TripRecord,
+};
 use crate::store::digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, DyadOrder, DyadPage,
     PublishedDigest, RunClaim, RunFilter,
@@ -85,6 +87,7 @@ impl SqliteStore {
             .await
             .map_err(|error| StoreError::Internal(format!("cannot migrate {url}: {error}")))?;
         agenda::fill_pair_tables(&writer).await?;
+        agenda::fill_status_and_pair_tables(&writer).await?;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         // The pool serves the reads that are not on the fast path (lists of trips and
         // officials, the ledger, digests): a connection per core is plenty.
@@ -282,6 +285,21 @@ impl Store for SqliteStore {
     }
     async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
         digests::digest_items(&self.reader, self.fast.clone(), day).await
+    }
+    async fn planned_items_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: usize,
+    ) -> StoreResult<Vec<Stored<AgendaItem>>> {
+        agenda::planned_items_between(&self.reader, from, to, limit).await
+    }
+    async fn daily_activity(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyActivity>> {
+        agenda::daily_activity(&self.reader, from, to).await
     }
     async fn daily_pair_nets(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PairNet>> {
         agenda::daily_pair_nets(&self.reader, self.fast(), from, to).await
