@@ -8,7 +8,10 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use tokio::sync::{Notify, broadcast};
 
-use crate::digest::{self, Compiled, Inputs, Side, TRAILING_DAYS, TrailingNets, UPCOMING_DAYS};
+use crate::digest::{
+    self, Compiled, HEADLINE_DAYS, Inputs, Side, TRAILING_DAYS, TrailingNets, UPCOMING_DAYS,
+    UPCOMING_READ_LIMIT,
+};
 use crate::store::digests::{ClaimOutcome, PublishedDigest, RunClaim};
 use crate::store::{Store, StoreError};
 
@@ -221,9 +224,16 @@ pub async fn compile_from_store(
     let horizon = day + chrono::Duration::days(UPCOMING_DAYS);
     // The trailing window comes as daily pair nets, not as items: its cost follows the
     // days' activity, not the size of the store (see `Store::daily_pair_nets`).
-    let (items, trailing_nets, officials, trips) = tokio::try_join!(
+    let yesterday = day - chrono::Duration::days(1);
+    let (items, planned, trailing_nets, activity, officials, trips) = tokio::try_join!(
         store.digest_items(day),
-        store.daily_pair_nets(trailing_start, day - chrono::Duration::days(1)),
+        store.planned_items_between(
+            day + chrono::Duration::days(1),
+            horizon,
+            UPCOMING_READ_LIMIT
+        ),
+        store.daily_pair_nets(trailing_start, yesterday),
+        store.daily_activity(day - chrono::Duration::days(HEADLINE_DAYS), yesterday),
         store.all_officials(),
         store.trips_between(day, horizon),
     )?;
@@ -240,11 +250,9 @@ pub async fn compile_from_store(
             time_zone,
             side: &side,
             items: &items,
-            // Planned items ahead and the week's activity come from store methods on another
-            // branch (`planned_items_between`, `daily_activity`): wired when they merge.
-            planned: &[],
+            planned: &planned,
             trailing: &trailing,
-            activity: &[],
+            activity: &activity,
             officials: &officials,
             trips: &trips,
         })

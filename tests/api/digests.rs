@@ -358,6 +358,24 @@ async fn the_pairs_page_in_each_order_with_their_evidence() {
             }
         );
     }
+    // The evidence lists the pair's items with ListAgendaItems, as it says.
+    for dyad in &by_net {
+        let evidence = dyad.evidence.clone().expect("evidence");
+        let listed = app
+            .all_items(pb::ListAgendaItemsRequest {
+                from_date: evidence.from_date,
+                to_date: evidence.to_date,
+                pairs: evidence.pairs,
+                status: evidence.status,
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(
+            i64::try_from(listed.len()).expect("a few"),
+            dyad.item_count,
+            "{dyad:?}"
+        );
+    }
     let planned_pair = by_net
         .iter()
         .find(|dyad| pair(dyad) == "FRA-USA")
