@@ -335,10 +335,12 @@ fn cooperation(
                         .all(|member| day.item(position).countries().contains(member))
                 })
                 .count();
-            text.push_str(&format!(
-                ", {} naming every member",
-                counted(joint as u64, "item")
-            ));
+            if joint > 0 {
+                text.push_str(&format!(
+                    ", {} naming every member",
+                    counted(joint as u64, "item")
+                ));
+            }
         }
         let mut line = cited_line(day, &positions, ALLIANCE_ITEMS, text);
         line.countries = members.iter().map(ToString::to_string).collect();

@@ -31,8 +31,9 @@ fn line(text: String, countries: Vec<String>) -> Line {
     }
 }
 
-/// Who holds power on the day in the countries the day's items name: changes of the day first,
-/// then acting and suspended office holders. Roles' data-entry notes stay out of the text.
+/// Who holds power on the day: changes of office on the day first (in any country), then the
+/// acting and suspended office holders of the countries the day's items name. Roles'
+/// data-entry notes stay out of the text.
 pub fn leadership(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
     let date = inputs.day;
     let countries: BTreeSet<CountryCode> = day
@@ -50,11 +51,9 @@ pub fn leadership(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
             }
         }
     }
-    let mut officials: Vec<_> = inputs
-        .officials
-        .iter()
-        .filter(|stored| countries.contains(&stored.value.country))
-        .collect();
+    // Every official: a change of office on the day is news wherever it happens; who holds
+    // power is told only for the countries the day's items name.
+    let mut officials: Vec<_> = inputs.officials.iter().collect();
     officials.sort_by(|a, b| {
         a.value
             .country
@@ -91,7 +90,9 @@ pub fn leadership(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
             if role.end_date == Some(date) {
                 said.push(format!("{who} left office as {acting}{office} on the day"));
             }
-            let holds = role.start_date < date && role.end_date.is_none_or(|end| end >= date);
+            let holds = countries.contains(&official.country)
+                && role.start_date < date
+                && role.end_date.is_none_or(|end| end >= date);
             let since = |since: Option<NaiveDate>| {
                 since
                     .map(|since| format!(" since {}", format_date(since)))
