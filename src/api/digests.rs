@@ -309,7 +309,7 @@ fn optional<T>(
     }
 }
 
-fn unknown_kind(kind: &str) -> String {
+pub(super) fn unknown_kind(kind: &str) -> String {
     format!("{kind:?} is not a configured digest kind: configure it under [kinds.{kind}]")
 }
 

@@ -85,13 +85,17 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let digests = DigestServiceServer::new(DigestApi::new(store.clone(), runner, streams_stop))
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip);
-    let subscriptions =
-        SubscriptionServiceServer::new(SubscriptionApi::new(store.clone(), deliveries_queued))
+    let digests =
+        DigestServiceServer::new(DigestApi::new(store.clone(), runner.clone(), streams_stop))
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+    let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(
+        store.clone(),
+        deliveries_queued,
+        runner,
+    ))
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip);
 
     let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
 

@@ -13,19 +13,23 @@ use crate::domain::ResourceId;
 use crate::domain::subscription::{
     Delivery, DeliveryState, Subscription, SubscriptionRequest, SubscriptionState, Target,
 };
+use crate::schedule::Runner;
 use crate::store::{Store, Stored};
 
 pub struct SubscriptionApi {
     store: Arc<dyn Store>,
     /// Wakes the delivery worker after a redelivery.
     deliveries_queued: Arc<Notify>,
+    /// Knows the configured digest kinds: a subscription to any other would never be served.
+    runner: Arc<Runner>,
 }
 
 impl SubscriptionApi {
-    pub fn new(store: Arc<dyn Store>, deliveries_queued: Arc<Notify>) -> Self {
+    pub fn new(store: Arc<dyn Store>, deliveries_queued: Arc<Notify>, runner: Arc<Runner>) -> Self {
         Self {
             store,
             deliveries_queued,
+            runner,
         }
     }
 }
@@ -85,7 +89,15 @@ impl SubscriptionService for SubscriptionApi {
         } else {
             ResourceId::parse(&request.subscription_id)
         };
-        let parsed = Subscription::parse(&parsed_request);
+        let parsed = Subscription::parse(&parsed_request).and_then(|value| {
+            if self.runner.kind(&value.kind).is_some() {
+                Ok(value)
+            } else {
+                let mut violations = crate::domain::Violations::new();
+                violations.add("kind", super::digests::unknown_kind(&value.kind));
+                Err(violations)
+            }
+        });
         let (id, value) = match (id, parsed) {
             (Ok(id), Ok(value)) => (id, value),
             (id, parsed) => {

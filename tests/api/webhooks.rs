@@ -117,6 +117,30 @@ async fn the_secret_is_shown_once_and_the_target_is_validated() {
         .await
         .expect_err("no target");
     assert_invalid(&status, "subscription.target");
+    // A kind no schedule compiles would never be delivered: refused, and nothing is stored.
+    let status = subscriptions(&app)
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(pb::Subscription {
+                kind: "no-such-kind".into(),
+                target: Some(pb::subscription::Target::Webhook(pb::WebhookTarget {
+                    url: "http://127.0.0.1:9/hook".into(),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }),
+            subscription_id: "never-served".into(),
+        })
+        .await
+        .expect_err("a kind that is not configured");
+    assert_invalid(&status, "subscription.kind");
+    assert!(status.message().contains("no-such-kind"), "{status:?}");
+    let status = subscriptions(&app)
+        .get_subscription(pb::GetSubscriptionRequest {
+            name: "subscriptions/never-served".into(),
+        })
+        .await
+        .expect_err("nothing was stored");
+    assert_eq!(status.code(), Code::NotFound);
 }
 
 #[tokio::test]
