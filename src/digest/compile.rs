@@ -1,6 +1,6 @@
 //! The compiler: one day's items, from one desk's side, into a bounded briefing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
@@ -45,6 +45,7 @@ const TENSION_PAIRS: usize = 5;
 const RISING_PAIRS: usize = 5;
 const TENSION_CONTEXTS: usize = 5;
 const ALIGNMENTS: usize = 10;
+const RESTATED_ALIGNMENTS: usize = 5;
 /// A pair's conflict "rises" when its net falls this many deviations below its mean.
 const RISING_Z: f64 = -2.0;
 
@@ -376,30 +377,46 @@ fn cooperation(
     others.truncate(OTHER_COOPERATION);
     sort_by_score(&mut alignments);
     alignments.truncate(ALIGNMENTS);
-    // Cooperation a source restates as background: not scored, but a desk watches it.
-    let mut restated: BTreeMap<CountryPair, Vec<usize>> = BTreeMap::new();
+    // Cooperation a source restates as background: not scored, but a desk watches it. The
+    // line counts every background item of the pair, as its evidence lists them.
+    let mut restated: HashMap<CountryPair, Vec<usize>> = HashMap::new();
     for &position in &day.background {
-        let item = day.item(position);
-        if item.intensity() <= 0.0 {
-            continue;
-        }
-        for pair in crate::domain::pairs(item) {
+        for pair in crate::domain::pairs(day.item(position)) {
             if is_alignment(pair) {
                 restated.entry(pair).or_default().push(position);
             }
         }
     }
-    for (pair, positions) in restated.into_iter().take(ALIGNMENTS) {
+    let mut restated: Vec<(CountryPair, f64, Vec<usize>)> = restated
+        .into_iter()
+        .map(|(pair, positions)| {
+            let cooperation = positions
+                .iter()
+                .map(|&position| day.item(position).intensity().max(0.0))
+                .sum();
+            (pair, cooperation, positions)
+        })
+        .filter(|(_, cooperation, _)| *cooperation > 0.0)
+        .collect();
+    restated.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (pair, cooperation, positions) in restated.into_iter().take(RESTATED_ALIGNMENTS) {
+        let cooperative: Vec<usize> = positions
+            .iter()
+            .copied()
+            .filter(|&position| day.item(position).intensity() > 0.0)
+            .collect();
         let mut line = cited_line(
             day,
-            &positions,
+            &cooperative,
             CITED_PER_LINE,
             format!(
-                "{}: cooperation restated as background ({}, not scored)",
+                "{}: cooperation {} restated as background ({}, not scored)",
                 pair.label(),
+                number(cooperation),
                 counted(positions.len() as u64, "item")
             ),
         );
+        line.more_items = (positions.len() - line.agenda_items.len()) as u64;
         line.countries = vec![pair.first().to_string(), pair.second().to_string()];
         line.evidence = Some(pair_evidence(
             day.date,

@@ -1056,3 +1056,100 @@ async fn bad_input_is_invalid_argument_naming_the_field() {
 
     assert!(runs(&app).await.is_empty(), "bad requests compiled nothing");
 }
+
+/// A busy generated day: every line's evidence, passed to ListAgendaItems as it says, lists
+/// exactly as many items as the line counts, the cited ones among them.
+#[tokio::test]
+async fn every_lines_evidence_lists_its_items() {
+    use pb::EventType::{Accuse, Agree, Assault, Consult, Cooperate, Threaten};
+    let (_database, url) = fresh_database().await;
+    let app = spawn_app_with_args(&url, QUICK).await;
+    let countries = ["USA", "KOR", "JPN", "PRK", "RUS", "CHN", "FRA"];
+    let types = [Accuse, Agree, Assault, Consult, Cooperate, Threaten];
+    let contexts = ["military", "trade", "nuclear"];
+    let mut requests = Vec::new();
+    for index in 0..300_usize {
+        let actor = countries[index % countries.len()];
+        let recipient = countries[(index / countries.len() + index + 1) % countries.len()];
+        let recipient = if recipient == actor { "FRA" } else { recipient };
+        let mut sent = item(
+            &format!("Generated item {index}"),
+            DAY,
+            &[actor],
+            &[recipient],
+            types[index % types.len()],
+        );
+        sent.contexts = vec![contexts[index % contexts.len()].to_owned()];
+        if index % 17 == 0 {
+            sent.status = pb::ItemStatus::Background.into();
+        }
+        requests.push(pb::ImportAgendaItemsRequest {
+            agenda_item: Some(sent),
+            agenda_item_id: format!("generated-{index:03}"),
+        });
+    }
+    let imported = app
+        .agenda
+        .clone()
+        .import_agenda_items(futures::stream::iter(requests))
+        .await
+        .expect("import")
+        .into_inner();
+    assert_eq!(imported.imported_count, 300);
+    let digest = compile(&app, DAY, false).await;
+    let mut checked = 0;
+    for line in digest
+        .key_developments
+        .iter()
+        .chain(&digest.alliances)
+        .chain(&digest.tensions)
+        .chain(&digest.alignments)
+        .chain(&digest.upcoming)
+    {
+        let Some(evidence) = &line.evidence else {
+            continue;
+        };
+        let mut listed = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = app
+                .agenda
+                .clone()
+                .list_agenda_items(pb::ListAgendaItemsRequest {
+                    page_size: 500,
+                    page_token,
+                    from_date: evidence.from_date.clone(),
+                    to_date: evidence.to_date.clone(),
+                    pairs: evidence.pairs.clone(),
+                    context: evidence.context.clone(),
+                    status: evidence.status,
+                    ..Default::default()
+                })
+                .await
+                .expect("list the evidence")
+                .into_inner();
+            listed.extend(page.agenda_items.into_iter().map(|item| item.name));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        assert_eq!(listed.len() as i64, evidence.item_count, "{}", line.text);
+        for cited in &line.agenda_items {
+            assert!(
+                listed.contains(cited),
+                "{cited} is not in the evidence of {}",
+                line.text
+            );
+        }
+        assert_eq!(
+            line.agenda_items.len() as i64 + line.more_items,
+            evidence.item_count,
+            "{}",
+            line.text
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} lines with evidence");
+    assert!(digest.markdown.len() < 64 * 1024);
+}
