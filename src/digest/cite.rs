@@ -10,6 +10,12 @@ use crate::store::Stored;
 
 /// Sources a cited item carries: the first. The item itself keeps them all.
 const CITED_SOURCES: usize = 1;
+/// What the cited items may take of the digest message (under 1 MiB in all): past it, an item
+/// is cited without its source and with a shortened title. Reached only by items written at
+/// every field's maximum length.
+const CITED_BUDGET: usize = 640 * 1024;
+/// A title past the budget.
+const SHORT_TITLE_CHARS: usize = 160;
 
 pub fn cited_items(
     digest: &Digest,
@@ -29,6 +35,7 @@ pub fn cited_items(
         .iter()
         .map(|stored| (resource_name(stored), &stored.value))
         .collect();
+    let mut used = 0;
     order
         .into_iter()
         .filter_map(|name| {
@@ -38,9 +45,33 @@ pub fn cited_items(
                 .ok()
                 .map(|position| day.item(position))
                 .or_else(|| planned.get(name).copied())?;
-            Some(cited(name, item))
+            let mut cited = cited(name, item);
+            if used + size(&cited) > CITED_BUDGET {
+                cited.sources.clear();
+                cited.title = super::people::shortened(&cited.title, SHORT_TITLE_CHARS);
+            }
+            used += size(&cited);
+            Some(cited)
         })
         .collect()
+}
+
+/// About what a cited item takes in the message (its text; numbers and tags are small).
+fn size(item: &CitedItem) -> usize {
+    item.name.len()
+        + item.title.len()
+        + item
+            .actors
+            .iter()
+            .chain(&item.recipients)
+            .map(|code| code.len() + 2)
+            .sum::<usize>()
+        + item
+            .sources
+            .iter()
+            .map(|source| source.publisher.len() + source.url.len() + source.published_time.len())
+            .sum::<usize>()
+        + 48
 }
 
 fn cited(name: &str, item: &AgendaItem) -> CitedItem {

@@ -537,3 +537,71 @@ fn a_busy_day_stays_within_the_size_budget() {
         }
     }
 }
+
+/// Every field at its maximum length: titles of 300 four-byte characters, 20 contexts,
+/// 20 sources with 2,048-character addresses and 200-character outlets, over 200 pairs with
+/// an item of their own each. The digest still fits.
+#[test]
+fn items_at_every_maximum_still_fit() {
+    use crate::domain::source::SourceRecord;
+    let mut world = demo();
+    let codes = [
+        "USA", "KOR", "JPN", "CHN", "PRK", "RUS", "FRA", "UKR", "ISR", "IRN", "DEU", "GBR", "IND",
+        "TUR", "BRA", "CAN", "AUS", "ITA", "ESP", "MEX", "EGY", "SAU",
+    ];
+    let day = date("2025-01-07");
+    for index in 0..2_000_usize {
+        // One pair per item and many pairs in all: as many distinct items cited as can be.
+        let actor = codes[index % codes.len()];
+        let mut recipient = codes[(index / codes.len() + index + 1) % codes.len()];
+        if recipient == actor {
+            recipient = codes[(index + 2) % codes.len()];
+        }
+        let record = AgendaItemRecord {
+            title: "𝔸".repeat(300),
+            date: day.to_string(),
+            actors: vec![format!("{actor}GOV")],
+            recipients: vec![format!("{recipient}MIL")],
+            event_type: EventType::ALL[index % EventType::ALL.len()]
+                .code()
+                .to_owned(),
+            contexts: (0..20)
+                .map(|n| format!("context-{}", (index + n) % 40))
+                .collect(),
+            sources: (0..20)
+                .map(|n| SourceRecord {
+                    url: format!("https://news.example/{index}/{n}/{}", "x".repeat(2000)),
+                    publisher: "𝔹".repeat(200),
+                    published_time: "2025-01-07T08:00:00Z".to_owned(),
+                    excerpt: String::new(),
+                })
+                .collect(),
+            status: if index % 10 == 0 {
+                "BACKGROUND".to_owned()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        };
+        world.items.push(stored(
+            &format!("{}-{index:05}", "m".repeat(50)),
+            AgendaItem::parse(&record).expect("an item at every maximum is valid"),
+        ));
+    }
+    let compiled = compile_day(&world, day, &Side::default());
+    let digest = &compiled.digest;
+    let json = serde_json::to_vec(digest).unwrap();
+    println!(
+        "{} items cited, {} bytes of Markdown, {} bytes of JSON",
+        digest.items.len(),
+        digest.markdown.len(),
+        json.len()
+    );
+    assert!(digest.markdown.len() < 64 * 1024);
+    assert!(json.len() < 1024 * 1024);
+    assert!(
+        digest.items.len() > 80,
+        "{} items cited",
+        digest.items.len()
+    );
+}
