@@ -175,16 +175,30 @@ fn key_developments(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
             .iter()
             .any(|pair| new_pairs.contains(pair))
     };
-    let mut ranked: Vec<usize> = day.reported.clone();
-    ranked.sort_unstable_by(|&a, &b| {
-        let (x, y) = (day.item(a), day.item(b));
-        tier(x)
-            .cmp(&tier(y))
-            .then_with(|| y.intensity().abs().total_cmp(&x.intensity().abs()))
-            .then_with(|| y.source_count().cmp(&x.source_count()))
-            .then_with(|| is_new(y).cmp(&is_new(x)))
-            .then_with(|| day.name(a).cmp(day.name(b)))
-    });
+    // One key per item (a sort that called the closures per comparison cost seconds on a
+    // busy day); a non-negative float's bits sort as the float does.
+    use std::cmp::Reverse;
+    let mut keyed: Vec<_> = day
+        .reported
+        .iter()
+        .map(|&position| {
+            let item = day.item(position);
+            let key = (
+                tier(item),
+                Reverse(item.intensity().abs().to_bits()),
+                Reverse(item.source_count()),
+                Reverse(is_new(item)),
+                position,
+            );
+            (key, position)
+        })
+        .collect();
+    if keyed.len() > KEY_DEVELOPMENTS {
+        keyed.select_nth_unstable(KEY_DEVELOPMENTS - 1);
+        keyed.truncate(KEY_DEVELOPMENTS);
+    }
+    keyed.sort_unstable();
+    let ranked: Vec<usize> = keyed.into_iter().map(|(_, position)| position).collect();
     ranked
         .into_iter()
         .take(KEY_DEVELOPMENTS)
@@ -331,9 +345,13 @@ fn cooperation(
             let joint = positions
                 .iter()
                 .filter(|&&position| {
-                    members
-                        .iter()
-                        .all(|member| day.item(position).countries().contains(member))
+                    let item = day.item(position);
+                    members.iter().all(|member| {
+                        item.actors
+                            .iter()
+                            .chain(&item.recipients)
+                            .any(|actor| actor.country() == *member)
+                    })
                 })
                 .count();
             if joint > 0 {

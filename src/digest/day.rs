@@ -66,8 +66,24 @@ impl<'a> Day<'a> {
             })
             .collect();
         items.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        let mut by_strength: Vec<usize> = (0..items.len()).collect();
-        by_strength.sort_unstable_by(|&a, &b| stronger(&items[a], &items[b]));
+        // Strength order: the larger |intensity| first, then the better sourced, then by name
+        // (positions follow names). A non-negative float's bits sort as the float does.
+        let mut by_strength: Vec<(std::cmp::Reverse<(u64, u64)>, usize)> = items
+            .iter()
+            .enumerate()
+            .map(|(position, entry)| {
+                let strength = (
+                    entry.item.intensity().abs().to_bits(),
+                    entry.item.source_count(),
+                );
+                (std::cmp::Reverse(strength), position)
+            })
+            .collect();
+        by_strength.sort_unstable();
+        let by_strength: Vec<usize> = by_strength
+            .into_iter()
+            .map(|(_, position)| position)
+            .collect();
         let mut rank = vec![0_u32; items.len()];
         for (order, &position) in by_strength.iter().enumerate() {
             rank[position] = u32::try_from(order).unwrap_or(u32::MAX);
@@ -221,14 +237,4 @@ impl<'a> Day<'a> {
             .map(|(context, _)| context.to_owned())
             .collect()
     }
-}
-
-/// Strength order: the larger |intensity| first, then the better sourced, then by name.
-fn stronger(a: &DayItem<'_>, b: &DayItem<'_>) -> std::cmp::Ordering {
-    b.item
-        .intensity()
-        .abs()
-        .total_cmp(&a.item.intensity().abs())
-        .then_with(|| b.item.source_count().cmp(&a.item.source_count()))
-        .then_with(|| a.name.cmp(&b.name))
 }

@@ -158,6 +158,13 @@ pub fn travel(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
             .cmp(&b.value.first_date())
             .then_with(|| a.id.cmp(&b.id))
     });
+    // The items of each trip, in one pass over the day (not one per trip).
+    let mut by_trip: HashMap<&ResourceId, Vec<usize>> = HashMap::new();
+    for (position, entry) in day.items.iter().enumerate() {
+        if let Some(trip) = &entry.item.trip {
+            by_trip.entry(trip.id()).or_default().push(position);
+        }
+    }
     let lines = trips
         .into_iter()
         .map(|stored| {
@@ -183,19 +190,7 @@ pub fn travel(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
                 format!("in {}", here.join(" and "))
             };
             let traveler = traveler_name(inputs, trip);
-            let positions: Vec<usize> = day
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(_, entry)| {
-                    entry
-                        .item
-                        .trip
-                        .as_ref()
-                        .is_some_and(|name| name.id() == &stored.id)
-                })
-                .map(|(position, _)| position)
-                .collect();
+            let positions = by_trip.get(&stored.id).map_or(&[][..], Vec::as_slice);
             let strongest = day.strongest(positions.iter().copied(), CITED_PER_LINE);
             let mut line = line(
                 format!("{}: {traveler} {whereabouts}", trip.title),
