@@ -41,7 +41,12 @@ pub fn cited_items(
         .filter_map(|name| {
             let item = day
                 .items
-                .binary_search_by(|entry| entry.name.as_str().cmp(name))
+                .binary_search_by(|entry| {
+                    entry
+                        .id
+                        .as_str()
+                        .cmp(name.strip_prefix("agendaItems/").unwrap_or(name))
+                })
                 .ok()
                 .map(|position| day.item(position))
                 .or_else(|| planned.get(name).copied())?;

@@ -218,7 +218,7 @@ fn key_developments(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
                 countries: countries.iter().map(ToString::to_string).collect(),
                 score: item.intensity(),
                 z_score: None,
-                agenda_items: vec![day.name(position).to_owned()],
+                agenda_items: vec![day.name(position)],
                 more_items: 0,
                 evidence: None,
                 resources: Vec::new(),
@@ -548,12 +548,13 @@ fn tensions(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
         hostile: Vec<usize>,
         items: usize,
     }
-    let mut by_context: HashMap<&str, ContextTally> = HashMap::new();
+    let mut by_context: Vec<ContextTally> = (0..day.contexts.len())
+        .map(|_| ContextTally::default())
+        .collect();
     for &position in &day.reported {
-        let item = day.item(position);
-        let hostility = (-item.intensity()).max(0.0);
-        for context in &item.contexts {
-            let tally = by_context.entry(context.as_str()).or_default();
+        let hostility = (-day.item(position).intensity()).max(0.0);
+        for &id in day.context_ids(position) {
+            let tally = &mut by_context[id as usize];
             tally.conflict += hostility;
             tally.items += 1;
             if hostility > 0.0 {
@@ -561,8 +562,11 @@ fn tensions(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
             }
         }
     }
-    let mut contexts: Vec<(&str, ContextTally)> = by_context
-        .into_iter()
+    let mut contexts: Vec<(&str, ContextTally)> = day
+        .contexts
+        .iter()
+        .copied()
+        .zip(by_context)
         .filter(|(_, tally)| tally.conflict > 0.0)
         .collect();
     contexts.sort_by(|a, b| {

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::model::{Dyad, QuadCounts, Trend};
 use super::trend::TrailingNets;
 use crate::domain::names::{AgendaItems, Collection};
-use crate::domain::{AgendaItem, CountryPair, ItemStatus, QuadClass};
+use crate::domain::{AgendaItem, CountryPair, ItemStatus, QuadClass, ResourceId};
 use crate::store::Stored;
 
 /// A trend needs this many active days in the trailing window; fewer make the pair "rare".
@@ -18,9 +18,10 @@ const DYAD_CONTEXTS: usize = 5;
 /// Items a line or a dyad cites by name.
 pub const CITED_PER_LINE: usize = 3;
 
-/// One item of the day and its resource name.
+/// One item of the day and its id (names are made for the few items a digest cites, not for
+/// every item of a busy day).
 pub struct DayItem<'a> {
-    pub name: String,
+    pub id: &'a ResourceId,
     pub item: &'a AgendaItem,
 }
 
@@ -37,6 +38,12 @@ pub struct Day<'a> {
     pub planned: Vec<usize>,
     /// Positions of the background items, ascending.
     pub background: Vec<usize>,
+    /// The day's contexts in name order; each item's contexts as ids into it (the position
+    /// in that order), laid out flat: `context_ids[context_starts[p]..context_starts[p + 1]]`.
+    /// Hashed once per item here, not once per pair and section.
+    pub contexts: Vec<&'a str>,
+    context_ids: Vec<u32>,
+    context_starts: Vec<usize>,
 }
 
 /// A country pair's reported activity, with the positions of its items (ascending).
@@ -47,7 +54,11 @@ pub struct PairTally {
 }
 
 pub fn resource_name(stored: &Stored<AgendaItem>) -> String {
-    let id = stored.id.as_str();
+    item_name(&stored.id)
+}
+
+fn item_name(id: &ResourceId) -> String {
+    let id = id.as_str();
     let mut name = String::with_capacity(AgendaItems::SEGMENT.len() + 1 + id.len());
     name.push_str(AgendaItems::SEGMENT);
     name.push('/');
@@ -61,11 +72,12 @@ impl<'a> Day<'a> {
             .iter()
             .filter(|stored| stored.value.date == date)
             .map(|stored| DayItem {
-                name: resource_name(stored),
+                id: &stored.id,
                 item: &stored.value,
             })
             .collect();
-        items.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        // Names are `agendaItems/{id}`: in id order, they are in name order.
+        items.sort_unstable_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
         // Strength order: the larger |intensity| first, then the better sourced, then by name
         // (positions follow names). A non-negative float's bits sort as the float does.
         let mut by_strength: Vec<(std::cmp::Reverse<(u64, u64)>, usize)> = items
@@ -88,12 +100,40 @@ impl<'a> Day<'a> {
         for (order, &position) in by_strength.iter().enumerate() {
             rank[position] = u32::try_from(order).unwrap_or(u32::MAX);
         }
+        let mut contexts: Vec<&'a str> = items
+            .iter()
+            .flat_map(|entry| entry.item.contexts.iter().map(String::as_str))
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
+        contexts.sort_unstable();
+        let ids: HashMap<&str, u32> = contexts
+            .iter()
+            .enumerate()
+            .map(|(id, context)| (*context, u32::try_from(id).unwrap_or(u32::MAX)))
+            .collect();
+        let mut context_ids = Vec::with_capacity(items.len() * 2);
+        let mut context_starts = Vec::with_capacity(items.len() + 1);
+        context_starts.push(0);
+        for entry in &items {
+            context_ids.extend(
+                entry
+                    .item
+                    .contexts
+                    .iter()
+                    .map(|context| ids[context.as_str()]),
+            );
+            context_starts.push(context_ids.len());
+        }
         let mut day = Self {
             date,
             rank,
             reported: Vec::new(),
             planned: Vec::new(),
             background: Vec::new(),
+            contexts,
+            context_ids,
+            context_starts,
             items,
         };
         for (position, entry) in day.items.iter().enumerate() {
@@ -110,8 +150,9 @@ impl<'a> Day<'a> {
         self.items[position].item
     }
 
-    pub fn name(&self, position: usize) -> &str {
-        &self.items[position].name
+    /// The item's resource name, `agendaItems/{id}`.
+    pub fn name(&self, position: usize) -> String {
+        item_name(self.items[position].id)
     }
 
     /// The `count` strongest of `positions`, strongest first.
@@ -139,7 +180,7 @@ impl<'a> Day<'a> {
     pub fn names(&self, positions: &[usize]) -> Vec<String> {
         positions
             .iter()
-            .map(|&position| self.items[position].name.clone())
+            .map(|&position| self.name(position))
             .collect()
     }
 
@@ -221,20 +262,31 @@ impl<'a> Day<'a> {
         tallies
     }
 
+    /// The ids of an item's contexts (see [`Day::contexts`]).
+    pub fn context_ids(&self, position: usize) -> &[u32] {
+        &self.context_ids[self.context_starts[position]..self.context_starts[position + 1]]
+    }
+
     /// The most frequent contexts of the items, ties by name.
     fn top_contexts(&self, positions: &[usize]) -> Vec<String> {
-        let mut counts: HashMap<&str, u32> = HashMap::new();
-        for &position in positions {
-            for context in &self.item(position).contexts {
-                *counts.entry(context.as_str()).or_insert(0) += 1;
+        let mut ids: Vec<u32> = positions
+            .iter()
+            .flat_map(|&position| self.context_ids(position).iter().copied())
+            .collect();
+        ids.sort_unstable();
+        let mut counted: Vec<(u32, u32)> = Vec::new();
+        for id in ids {
+            match counted.last_mut() {
+                Some((last, count)) if *last == id => *count += 1,
+                _ => counted.push((id, 1)),
             }
         }
-        let mut counted: Vec<(&str, u32)> = counts.into_iter().collect();
-        counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        // Ids sort as names do.
+        counted.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         counted
             .into_iter()
             .take(DYAD_CONTEXTS)
-            .map(|(context, _)| context.to_owned())
+            .map(|(id, _)| self.contexts[id as usize].to_owned())
             .collect()
     }
 }

@@ -231,7 +231,7 @@ pub fn upcoming(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
     // (date, 0 for a leg and 1 for an item so a leg leads its day, a sort key, the line)
     let mut entries: Vec<(NaiveDate, u8, String, Line)> = Vec::new();
     for &position in &day.planned {
-        let name = day.name(position).to_owned();
+        let name = day.name(position);
         let mut line = line(
             "Planned for the day".to_owned(),
             day.item(position)

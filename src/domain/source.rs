@@ -78,20 +78,25 @@ impl Source {
 
     /// A source the store kept: checked when it was written, so only its typed parts are
     /// parsed again.
-    pub fn from_stored(record: &SourceRecord) -> Result<Self, String> {
+    pub fn from_stored_parts(
+        url: &str,
+        publisher: String,
+        published_time: &str,
+        excerpt: String,
+    ) -> Result<Self, String> {
         Ok(Self {
-            url: if record.url.is_empty() {
+            url: if url.is_empty() {
                 None
             } else {
-                Some(url::Url::parse(&record.url).map_err(|error| error.to_string())?)
+                Some(url::Url::parse(url).map_err(|error| error.to_string())?)
             },
-            publisher: record.publisher.clone(),
-            published_time: if record.published_time.is_empty() {
+            publisher,
+            published_time: if published_time.is_empty() {
                 None
             } else {
-                Some(parse_instant(&record.published_time)?)
+                Some(parse_instant(published_time)?)
             },
-            excerpt: record.excerpt.clone(),
+            excerpt,
         })
     }
 

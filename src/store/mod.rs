@@ -250,7 +250,8 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<Vec<Stored<Trip>>>;
 
     /// The agenda items dated `day`, as the digest compiler reads them: a backend may leave
-    /// out what the compiler does not read (summary and notes come back empty).
+    /// out what the compiler does not read (summary, mode, notes and source excerpts come back
+    /// empty).
     async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
         self.agenda_items_between(day, day).await
     }

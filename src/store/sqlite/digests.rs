@@ -62,18 +62,29 @@ struct DigestRecord<'a> {
     recipients: Vec<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     event_type: std::borrow::Cow<'a, str>,
-    mode: String,
     contexts: Vec<String>,
     intensity: Option<f64>,
     #[serde(borrow)]
     status: std::borrow::Cow<'a, str>,
     hedged: bool,
-    /// The digest cites an item's sources (outlet, address, time) where it prints the item.
-    sources: Vec<crate::domain::source::SourceRecord>,
+    /// The digest cites an item's sources (outlet, address, time) where it prints the item;
+    /// their excerpts are skipped unread.
+    #[serde(borrow)]
+    sources: Vec<DigestSource<'a>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct DigestSource<'a> {
+    #[serde(borrow)]
+    url: std::borrow::Cow<'a, str>,
+    publisher: String,
+    #[serde(borrow)]
+    published_time: std::borrow::Cow<'a, str>,
 }
 
 /// The items of `day` for the digest, decoded row by row as they are read (never every row's
-/// body at once), without their summary and notes. With `fast` readers, on blocking
+/// body at once), without their summary, mode, notes and source excerpts. With `fast` readers, on blocking
 /// threads straight through SQLite, the day split in `seq` ranges read side by side.
 pub(super) async fn digest_items(
     pool: &SqlitePool,
@@ -115,8 +126,17 @@ pub(super) async fn digest_items(
             }
             let readers = readers.clone();
             let date = date.clone();
+            // Sized up front: a vector grown by doubling holds up to twice a busy day's items
+            // at its peak. The first part's has room for the whole day, so the others are
+            // appended to it without copying it again.
+            let capacity = if part == 0 {
+                last - first + 1
+            } else {
+                to - from + 1
+            };
             readings.push(tokio::task::spawn_blocking(move || {
-                let mut items = Vec::new();
+                let mut items =
+                    Vec::with_capacity(usize::try_from(capacity).unwrap_or(0).min(1 << 21));
                 readers.with(|connection| {
                     connection.query(
                         &format!(
@@ -143,11 +163,16 @@ pub(super) async fn digest_items(
                 StoreResult::Ok(items)
             }));
         }
-        let mut items = Vec::new();
+        let mut items: Vec<Stored<AgendaItem>> = Vec::new();
         for reading in readings {
-            items.extend(reading.await.map_err(|error| {
-                StoreError::Internal(format!("digest read stopped: {error}"))
-            })??);
+            let part = reading
+                .await
+                .map_err(|error| StoreError::Internal(format!("digest read stopped: {error}")))??;
+            if items.is_empty() {
+                items = part;
+            } else {
+                items.extend(part);
+            }
         }
         return Ok(items);
     }
@@ -218,7 +243,8 @@ fn decode_for_digest(
         actors: codes(record.actors).map_err(invalid)?,
         recipients: codes(record.recipients).map_err(invalid)?,
         event_type: EventType::parse(&record.event_type).map_err(invalid)?,
-        mode: (!record.mode.is_empty()).then_some(record.mode),
+        // Not read by the digest.
+        mode: None,
         contexts: record.contexts,
         intensity_override: record
             .intensity
@@ -229,8 +255,15 @@ fn decode_for_digest(
         summary: String::new(),
         sources: record
             .sources
-            .iter()
-            .map(crate::domain::source::Source::from_stored)
+            .into_iter()
+            .map(|source| {
+                crate::domain::source::Source::from_stored_parts(
+                    &source.url,
+                    source.publisher,
+                    &source.published_time,
+                    String::new(),
+                )
+            })
             .collect::<Result<_, _>>()
             .map_err(invalid)?,
         notes: String::new(),
