@@ -210,9 +210,9 @@ impl Import {
 
     /// Waits for a batch in flight and records its outcomes.
     async fn finish(&mut self, mut in_flight: InFlight) -> Result<(), ApiError> {
-        let outcomes = (&mut in_flight.outcomes).await.map_err(|error| {
-            ApiError::from(StoreError::Internal(format!("import stopped: {error}")))
-        })??;
+        let outcomes = (&mut in_flight.outcomes)
+            .await
+            .map_err(|error| ApiError::internal(format!("import stopped: {error}")))??;
         self.record(std::mem::take(&mut in_flight.indexes), outcomes)
     }
 

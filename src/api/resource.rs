@@ -158,9 +158,9 @@ pub async fn update<R: Resource>(
             other => return other.map_err(|error| ApiError::from_store(error, R::FIELD)),
         }
     }
-    Err(ApiError::Unavailable(format!(
-        "{name} kept changing during the update"
-    )))
+    Err(ApiError::Unavailable(
+        format!("{name} kept changing during the update").into(),
+    ))
 }
 
 /// Reads the precondition an AIP-135 delete with an optional `etag` asks for.
