@@ -10,14 +10,15 @@ use super::error::ApiError;
 use super::paging;
 use super::pb::{self, agenda_service_server::AgendaService};
 use super::resource::{self, parse_name};
+use crate::domain::SearchQuery;
+use crate::domain::Stored;
 use crate::domain::names::{AgendaItems, Officials, Trips};
 use crate::domain::values::{CountryCode, parse_date, parse_keyword};
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryPair, EventType, Intensity, ItemStatus, Name, QuadClass,
     ResourceId, Violations,
 };
-use crate::store::search::SearchQuery;
-use crate::store::{AgendaFilter, Store, StoreError, Stored};
+use crate::store::{AgendaFilter, Store, StoreError};
 
 /// Items handed to the store per transaction during an import.
 const IMPORT_BATCH: usize = 2_000;

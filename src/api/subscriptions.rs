@@ -10,10 +10,11 @@ use super::error::ApiError;
 use super::paging;
 use super::pb::{self, subscription_service_server::SubscriptionService};
 use crate::domain::ResourceId;
+use crate::domain::Stored;
 use crate::domain::subscription::{
     Delivery, DeliveryState, Subscription, SubscriptionRequest, SubscriptionState, Target,
 };
-use crate::store::{Store, Stored};
+use crate::store::Store;
 
 pub struct SubscriptionApi {
     store: Arc<dyn Store>,
