@@ -18,18 +18,6 @@ fn replica_tests_skipped_because_briefing_test_postgres_is_unset() {
     );
 }
 
-#[cfg(not(postgres_tests))]
-#[test]
-fn replica_tests_skipped_because_briefing_test_postgres_is_unset() {
-    eprintln!(
-        "skipped: the replica and PostgreSQL fault tests; set BRIEFING_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432 to run them"
-    );
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the PostgreSQL tests: .ci/run sets BRIEFING_TEST_POSTGRES"
-    );
-}
-
 /// The backend of the API suite's helpers here (see `helpers::fresh_database`).
 #[cfg(postgres_tests)]
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
