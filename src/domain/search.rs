@@ -1,6 +1,6 @@
 //! Full-text queries as a person types them: words, "quoted phrases" and prefix*; all must match.
-//! Parsed once, here, into terms; the store renders them in each backend's syntax
-//! (`crate::store::search`), so user input never reaches a MATCH or tsquery parser raw.
+//! Parsed once, here, into terms; the store renders them in each backend's syntax, so user
+//! input never reaches a MATCH or tsquery parser raw.
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
