@@ -1,29 +1,188 @@
-//! Typed configuration, loaded in one place. Each setting comes from, in order of precedence:
-//! a command-line flag, a `BRIEFING_<NAME>` environment variable (declared with the flag in
-//! [`crate::cli`]), the TOML file given by `--config` (keys named like the variables without
-//! the prefix, lowercase), then the default here. `config/briefing.example.toml` shows them all.
+//! The settings of `briefing serve`, declared once, and the [`Config`] they resolve to.
+//!
+//! Each setting comes from, in order of precedence: a command-line flag, a `BRIEFING_<NAME>`
+//! environment variable, the TOML file given by `--config` (keys named like the variables
+//! without the prefix, lowercase), then its default. `config/briefing.example.toml` shows them
+//! all.
+//!
+//! **How.** [`settings!`] declares each setting in one line: its name, type, variable,
+//! default and help. From that one line come a field of [`Settings`] (an `Option`, filled by
+//! clap from the flag or the variable, and by serde from the file), the merge of two layers
+//! (`flags_and_environment.or(file)`), the default (written once, as the text a person would
+//! type, parsed like a flag), and the `[default: …]` in `--help` (clap adds `[env: …]`). Clap's
+//! own `default_value` is not used for these settings: clap would fill the default in before
+//! the file is read, and a file could then never override it. A macro over one struct rather
+//! than a configuration crate (figment, config-rs): the precedence is four lines of code, and
+//! clap keeps the variable of each flag next to it in `--help`.
+//!
+//! The file also holds what has no flag: `alliances` and the `[kinds.NAME]` tables.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::cli::ServeArgs;
 use crate::delivery::{DeliveryConfig, RetrySchedule};
 use crate::digest::{Alliance, DEFAULT_KIND, Side, default_alliances};
 use crate::domain::CountryCode;
 use crate::domain::values::parse_time_zone;
 use crate::schedule::Plan;
 
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
-pub const DEFAULT_DATABASE: &str = "sqlite://briefing.db";
-pub const DEFAULT_DIGEST_CRON: &str = "0 0 6 * * *";
-pub const DEFAULT_DIGEST_TIME_ZONE: &str = "UTC";
-pub const DEFAULT_PERSPECTIVE: &str = "USA";
-pub const DEFAULT_RIVALS: &[&str] = &["PRK", "RUS", "CHN"];
+/// Declares the layered settings: `name: Type = "default", "BRIEFING_NAME", "help"`, and
+/// optionally further clap arguments in brackets.
+macro_rules! settings {
+    (
+        $(
+            $name:ident: $type:ty = $default:literal, $env:literal, $help:literal
+            $(, [$($arg:tt)*])?;
+        )*
+    ) => {
+        /// The settings of `briefing serve`, each unset (`None`) unless this layer sets it:
+        /// flags and environment variables (clap) or the configuration file (serde).
+        #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Settings {
+            $(
+                #[arg(
+                    long,
+                    env = $env,
+                    help = concat!($help, " [default: ", $default, "]")
+                    $(, $($arg)*)?
+                )]
+                pub $name: Option<$type>,
+            )*
+            /// Alliances the digest reports first; the seed article's by default (file only).
+            #[arg(skip)]
+            pub alliances: Option<Vec<FileAlliance>>,
+            /// Further digest kinds besides `daily`, each with its own schedule (file only).
+            #[arg(skip)]
+            #[serde(default)]
+            pub kinds: BTreeMap<String, FileKind>,
+        }
+
+        /// Every setting, resolved: the first layer that sets it, else its default.
+        #[derive(Debug, Clone)]
+        struct Resolved {
+            $($name: $type,)*
+        }
+
+        /// The default of each setting, as text (what `--help` shows).
+        #[derive(Debug, Clone, Copy)]
+        pub struct Defaults {
+            $(pub $name: &'static str,)*
+        }
+
+        /// The defaults of [`Settings`], written nowhere else.
+        pub const DEFAULTS: Defaults = Defaults {
+            $($name: $default,)*
+        };
+
+        impl Settings {
+            /// Each setting from `self` where it is set, else from `lower`; what only the
+            /// file holds comes from `lower`.
+            pub fn or(self, lower: Self) -> Self {
+                Self {
+                    $($name: self.$name.or(lower.$name),)*
+                    alliances: lower.alliances,
+                    kinds: lower.kinds,
+                }
+            }
+
+            fn resolve(&self) -> anyhow::Result<Resolved> {
+                Ok(Resolved {
+                    $(
+                        $name: match &self.$name {
+                            Some(value) => value.clone(),
+                            None => DefaultValue::parse_default($default).map_err(|problem| {
+                                anyhow::anyhow!(
+                                    "the default {}: {problem}",
+                                    stringify!($name)
+                                )
+                            })?,
+                        },
+                    )*
+                })
+            }
+        }
+    };
+}
+
+settings! {
+    listen: SocketAddr = "127.0.0.1:50051", "BRIEFING_LISTEN",
+        "Address to listen on; port 0 picks a free port (the log says which)";
+    database: String = "sqlite://briefing.db", "BRIEFING_DATABASE",
+        "Database URL: sqlite://PATH, or postgres://USER@HOST:PORT/DATABASE for replicas";
+    demo: bool = "false", "BRIEFING_DEMO",
+        "Load the demo data set (the seed article) when the store is empty",
+        [num_args = 0..=1, default_missing_value = "true",
+         value_parser = clap::builder::BoolishValueParser::new()];
+    request_timeout_seconds: u64 = "30", "BRIEFING_REQUEST_TIMEOUT_SECONDS",
+        "Cancel calls that run longer than this many seconds";
+    max_concurrent_requests: usize = "1024", "BRIEFING_MAX_CONCURRENT_REQUESTS",
+        "Calls served at once per connection";
+    digest_cron: String = "0 0 6 * * *", "BRIEFING_DIGEST_CRON",
+        "Digest schedule of the daily kind: 6 cron fields, seconds first";
+    digest_time_zone: String = "UTC", "BRIEFING_DIGEST_TIME_ZONE",
+        "IANA time zone the digest days are reckoned in";
+    perspective: String = "USA", "BRIEFING_PERSPECTIVE",
+        "The country whose side the digests take, ISO 3166-1 alpha-3";
+    rivals: Vec<String> = "PRK,RUS,CHN", "BRIEFING_RIVALS",
+        "The rivals: their cooperation with others is an alignment to watch; comma-separated alpha-3 codes",
+        [value_delimiter = ','];
+    schedule: bool = "true", "BRIEFING_SCHEDULE",
+        "Run the digest schedule and catch-up",
+        [num_args = 0..=1, default_missing_value = "true",
+         value_parser = clap::builder::BoolishValueParser::new()];
+    catch_up_days: u32 = "7", "BRIEFING_CATCH_UP_DAYS",
+        "Days missed during downtime that are compiled on start";
+    digest_lease_seconds: u64 = "60", "BRIEFING_DIGEST_LEASE_SECONDS",
+        "Seconds a compiler holds a day before another may take it over";
+    delivery_max_attempts: u32 = "8", "BRIEFING_DELIVERY_MAX_ATTEMPTS",
+        "Attempts per delivery before dead letter";
+    delivery_first_retry_ms: u64 = "5000", "BRIEFING_DELIVERY_FIRST_RETRY_MS",
+        "Delay before the first retry of a delivery, in milliseconds; doubles each time";
+    delivery_max_retry_seconds: u64 = "3600", "BRIEFING_DELIVERY_MAX_RETRY_SECONDS",
+        "Longest delay between delivery retries, in seconds";
+    delivery_timeout_seconds: u64 = "10", "BRIEFING_DELIVERY_TIMEOUT_SECONDS",
+        "Seconds a webhook has to answer";
+}
+
+/// A default, parsed from its text as the flag's value would be.
+trait DefaultValue: Sized {
+    fn parse_default(text: &str) -> Result<Self, String>;
+}
+
+macro_rules! default_from_str {
+    ($($type:ty),*) => {
+        $(impl DefaultValue for $type {
+            fn parse_default(text: &str) -> Result<Self, String> {
+                text.parse().map_err(|error| format!("{text:?}: {error}"))
+            }
+        })*
+    };
+}
+
+default_from_str!(SocketAddr, String, bool, u32, u64, usize);
+
+/// Comma-separated, as `value_delimiter = ','` reads a flag.
+impl DefaultValue for Vec<String> {
+    fn parse_default(text: &str) -> Result<Self, String> {
+        Ok(text.split(',').map(str::to_owned).collect())
+    }
+}
+
+/// `briefing serve`: the configuration file and the settings given as flags or variables.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, env = "BRIEFING_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -48,45 +207,16 @@ pub struct Config {
     pub delivery: DeliveryConfig,
 }
 
-/// The TOML file: every key optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<SocketAddr>,
-    database: Option<String>,
-    demo: Option<bool>,
-    request_timeout_seconds: Option<u64>,
-    max_concurrent_requests: Option<usize>,
-    digest_cron: Option<String>,
-    digest_time_zone: Option<String>,
-    schedule: Option<bool>,
-    catch_up_days: Option<u32>,
-    digest_lease_seconds: Option<u64>,
-    delivery_max_attempts: Option<u32>,
-    delivery_first_retry_ms: Option<u64>,
-    delivery_max_retry_seconds: Option<u64>,
-    delivery_timeout_seconds: Option<u64>,
-    /// The country whose side the digests take.
-    perspective: Option<String>,
-    /// Countries whose cooperation with others is an alignment to watch.
-    rivals: Option<Vec<String>>,
-    /// Alliances the digest reports first; the seed article's by default.
-    alliances: Option<Vec<FileAlliance>>,
-    /// Further digest kinds besides `daily`, each with its own schedule.
-    #[serde(default)]
-    kinds: BTreeMap<String, FileKind>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileAlliance {
+pub struct FileAlliance {
     name: String,
     members: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileKind {
+pub struct FileKind {
     cron: String,
     time_zone: Option<String>,
     perspective: Option<String>,
@@ -94,48 +224,34 @@ struct FileKind {
     alliances: Option<Vec<FileAlliance>>,
 }
 
+/// Deliveries attempted at once (not a setting).
+const DELIVERY_CONCURRENCY: usize = 16;
+
 impl Config {
     pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+            None => Settings::default(),
         };
-        let time_zone_name = args
-            .digest_time_zone
-            .clone()
-            .or(file.digest_time_zone)
-            .unwrap_or_else(|| DEFAULT_DIGEST_TIME_ZONE.into());
-        let time_zone = parse_time_zone(&time_zone_name)
+        let settings = args.settings.clone().or(file);
+        let resolved = settings.resolve()?;
+        let time_zone = parse_time_zone(&resolved.digest_time_zone)
             .map_err(|problem| anyhow::anyhow!("digest_time_zone: {problem}"))?;
-        let cron = args
-            .digest_cron
-            .clone()
-            .or(file.digest_cron)
-            .unwrap_or_else(|| DEFAULT_DIGEST_CRON.into());
         let mut plans = vec![
-            Plan::parse(DEFAULT_KIND, &cron, time_zone)
+            Plan::parse(DEFAULT_KIND, &resolved.digest_cron, time_zone)
                 .map_err(|problem| anyhow::anyhow!("digest_cron: {problem}"))?,
         ];
-        let perspective = args
-            .perspective
-            .clone()
-            .or(file.perspective)
-            .unwrap_or_else(|| DEFAULT_PERSPECTIVE.into());
-        let rivals = args.rivals.clone().or(file.rivals).unwrap_or_else(|| {
-            DEFAULT_RIVALS
-                .iter()
-                .map(|code| (*code).to_owned())
-                .collect()
-        });
-        let alliances = match file.alliances {
+        let perspective = &resolved.perspective;
+        let rivals = &resolved.rivals;
+        let alliances = match settings.alliances {
             None => default_alliances(),
             Some(alliances) => parse_alliances("alliances", alliances)?,
         };
         let mut sides = vec![(
             DEFAULT_KIND.to_owned(),
-            parse_side("", &perspective, &rivals, alliances.clone())?,
+            parse_side("", perspective, rivals, alliances.clone())?,
         )];
-        for (kind, settings) in file.kinds {
+        for (kind, settings) in settings.kinds {
             crate::digest::model::parse_kind(&kind)
                 .map_err(|problem| anyhow::anyhow!("kinds: {problem}"))?;
             anyhow::ensure!(
@@ -157,63 +273,31 @@ impl Config {
             };
             let side = parse_side(
                 &format!("kinds.{kind}."),
-                settings.perspective.as_deref().unwrap_or(&perspective),
-                settings.rivals.as_deref().unwrap_or(&rivals),
+                settings.perspective.as_deref().unwrap_or(perspective),
+                settings.rivals.as_deref().unwrap_or(rivals),
                 kind_alliances,
             )?;
             sides.push((kind, side));
         }
-        let defaults = DeliveryConfig::default();
         let config = Self {
-            listen: args.listen.or(file.listen).unwrap_or_else(|| {
-                DEFAULT_LISTEN
-                    .parse()
-                    .expect("default listen address parses")
-            }),
-            database: args
-                .database
-                .clone()
-                .or(file.database)
-                .unwrap_or_else(|| DEFAULT_DATABASE.into()),
-            demo: args.demo.or(file.demo).unwrap_or(false),
-            request_timeout: Duration::from_secs(
-                args.request_timeout_seconds
-                    .or(file.request_timeout_seconds)
-                    .unwrap_or(30),
-            ),
-            max_concurrent_requests: args
-                .max_concurrent_requests
-                .or(file.max_concurrent_requests)
-                .unwrap_or(1024),
+            listen: resolved.listen,
+            database: resolved.database,
+            demo: resolved.demo,
+            request_timeout: Duration::from_secs(resolved.request_timeout_seconds),
+            max_concurrent_requests: resolved.max_concurrent_requests,
             plans,
-            schedule: args.schedule.or(file.schedule).unwrap_or(true),
-            catch_up_days: args.catch_up_days.or(file.catch_up_days).unwrap_or(7),
-            digest_lease: Duration::from_secs(
-                args.digest_lease_seconds
-                    .or(file.digest_lease_seconds)
-                    .unwrap_or(60),
-            ),
+            schedule: resolved.schedule,
+            catch_up_days: resolved.catch_up_days,
+            digest_lease: Duration::from_secs(resolved.digest_lease_seconds),
             sides,
             delivery: DeliveryConfig {
                 retry: RetrySchedule {
-                    max_attempts: args
-                        .delivery_max_attempts
-                        .or(file.delivery_max_attempts)
-                        .unwrap_or(defaults.retry.max_attempts),
-                    first_delay: args
-                        .delivery_first_retry_ms
-                        .or(file.delivery_first_retry_ms)
-                        .map_or(defaults.retry.first_delay, Duration::from_millis),
-                    max_delay: args
-                        .delivery_max_retry_seconds
-                        .or(file.delivery_max_retry_seconds)
-                        .map_or(defaults.retry.max_delay, Duration::from_secs),
+                    max_attempts: resolved.delivery_max_attempts,
+                    first_delay: Duration::from_millis(resolved.delivery_first_retry_ms),
+                    max_delay: Duration::from_secs(resolved.delivery_max_retry_seconds),
                 },
-                request_timeout: args
-                    .delivery_timeout_seconds
-                    .or(file.delivery_timeout_seconds)
-                    .map_or(defaults.request_timeout, Duration::from_secs),
-                concurrency: defaults.concurrency,
+                request_timeout: Duration::from_secs(resolved.delivery_timeout_seconds),
+                concurrency: DELIVERY_CONCURRENCY,
             },
         };
         config.check()?;
@@ -322,13 +406,50 @@ pub fn check_database_url(url: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!(
-            "unsupported database url {url:?}: use sqlite://PATH (e.g. {DEFAULT_DATABASE}) or postgres://USER@HOST:PORT/DATABASE"
+            "unsupported database url {url:?}: use sqlite://PATH (e.g. {}) or postgres://USER@HOST:PORT/DATABASE",
+            DEFAULTS.database
         )
     }
 }
 
-fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+fn read_file(path: &Path) -> anyhow::Result<Settings> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("bad config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{DEFAULTS, ServeArgs, Settings};
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn every_default_parses() {
+        let resolved = Settings::default().resolve().expect("the defaults resolve");
+        assert_eq!(resolved.listen.to_string(), DEFAULTS.listen);
+        assert_eq!(resolved.rivals, ["PRK", "RUS", "CHN"]);
+        assert!(resolved.schedule);
+    }
+
+    #[test]
+    fn a_flag_beats_the_file_which_beats_the_default() {
+        let flags = Serve::try_parse_from(["serve", "--catch-up-days", "2", "--demo"])
+            .expect("flags parse")
+            .args
+            .settings;
+        let file: Settings =
+            toml::from_str("catch_up_days = 3\ndigest_lease_seconds = 9\n").expect("file parses");
+        let resolved = flags.or(file).resolve().expect("resolves");
+        assert_eq!(resolved.catch_up_days, 2);
+        assert_eq!(resolved.digest_lease_seconds, 9);
+        assert!(resolved.demo);
+        assert_eq!(resolved.delivery_max_attempts, 8);
+    }
 }

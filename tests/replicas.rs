@@ -1,6 +1,7 @@
 //! Several replicas of the real binary on one PostgreSQL database: exactly one digest per day,
 //! one `webhook-id` per delivery, writes visible across replicas, a replica that dies holding a
-//! day, and PostgreSQL itself going away and coming back.
+//! day, and PostgreSQL itself going away and coming back. The server processes, databases and
+//! the webhook receiver are the API suite's (`tests/api/helpers.rs`, `tests/api/receiver.rs`).
 //!
 //! Compiled when `BRIEFING_TEST_POSTGRES` names a server (`.ci/run` sets it); without it the
 //! one test left says it skipped them.
@@ -17,231 +18,86 @@ fn replica_tests_skipped_because_briefing_test_postgres_is_unset() {
     );
 }
 
+/// The backend of the API suite's helpers here (see `helpers::fresh_database`).
+#[cfg(postgres_tests)]
+const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+
+// The API suite's harness: databases, the server process and the webhook receiver.
+#[cfg(postgres_tests)]
+#[allow(
+    dead_code,
+    reason = "the replica tests use a part of the API suite's helpers"
+)]
+#[path = "api/helpers.rs"]
+mod helpers;
+#[cfg(postgres_tests)]
+#[allow(dead_code, reason = "the replica tests use a part of the receiver")]
+#[path = "api/receiver.rs"]
+mod receiver;
+
 #[cfg(postgres_tests)]
 mod replicas {
-    use std::collections::HashMap;
-    use std::net::SocketAddr;
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::sync::{Arc, Mutex};
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
     use std::time::Duration;
 
-    use axum::body::Bytes;
-    use axum::http::{HeaderMap, StatusCode};
     use briefing::api::pb;
     use briefing::api::pb::digest_service_client::DigestServiceClient;
     use briefing::api::pb::official_service_client::OfficialServiceClient;
     use briefing::api::pb::subscription_service_client::SubscriptionServiceClient;
     use briefing::store::digests::{ClaimOutcome, RunClaim};
-    use sqlx::Connection as _;
     use tempfile::TempDir;
     use tonic::transport::Channel;
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
 
+    use crate::helpers::{ServerProcess, fresh_database, fresh_postgres_database};
+    use crate::receiver::{Receiver, Reply};
+
+    /// Replicas start, compile and fail over more slowly than one in-process server.
     const PATIENCE: Duration = Duration::from_secs(60);
 
-    fn admin_url() -> String {
-        std::env::var("BRIEFING_TEST_POSTGRES")
-            .expect("compiled only when BRIEFING_TEST_POSTGRES is set")
+    /// One `briefing serve` process on the database `url`, serving.
+    async fn replica(url: &str, extra: &[&str]) -> ServerProcess {
+        let replica = ServerProcess::start(url, extra);
+        wait_for_health(&replica, ServingStatus::Serving).await;
+        replica
     }
 
-    /// A database of its own, dropped when the test ends.
-    struct TestDatabase {
-        server: String,
-        name: String,
+    /// A channel to the replica that connects on first use.
+    fn channel(replica: &ServerProcess) -> Channel {
+        Channel::from_shared(replica.address.clone())
+            .expect("uri")
+            .connect_lazy()
     }
 
-    impl TestDatabase {
-        async fn create(server: &str) -> Self {
-            let name = format!("briefing_test_{}", uuid::Uuid::now_v7().simple());
-            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-                .await
-                .expect("PostgreSQL is reachable");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .await
-                .expect("database created");
-            Self {
-                server: server.to_owned(),
-                name,
-            }
-        }
-
-        fn url(&self) -> String {
-            format!("{}/{}", self.server, self.name)
-        }
+    /// What `grpc.health.v1` says of the whole replica, `None` when it does not answer in time.
+    async fn health(replica: &ServerProcess) -> Option<ServingStatus> {
+        let request = HealthCheckRequest {
+            service: String::new(),
+        };
+        let response = tokio::time::timeout(
+            Duration::from_secs(2),
+            HealthClient::new(channel(replica)).check(request),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        ServingStatus::try_from(response.into_inner().status).ok()
     }
 
-    impl Drop for TestDatabase {
-        fn drop(&mut self) {
-            let (server, name) = (self.server.clone(), self.name.clone());
-            // Drop runs outside async; a thread of its own with its own runtime does the cleanup.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime.block_on(async {
-                    if let Ok(mut admin) =
-                        sqlx::PgConnection::connect(&format!("{server}/postgres")).await
-                    {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut admin)
-                                .await;
-                    }
-                });
-            })
-            .join();
+    async fn wait_for_health(replica: &ServerProcess, status: ServingStatus) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while health(replica).await != Some(status) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the replica at {} never became {status:?}; log:\n{}",
+                replica.address,
+                replica.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("address")
-            .port()
-    }
-
-    /// One `briefing serve` process.
-    struct Replica {
-        child: Child,
-        port: u16,
-        log: PathBuf,
-    }
-
-    impl Replica {
-        fn start(database: &str, logs: &Path, name: &str, extra: &[&str]) -> Self {
-            let port = free_port();
-            let log = logs.join(format!("{name}.log"));
-            let output = std::fs::File::create(&log).expect("log file");
-            let child = Command::new(env!("CARGO_BIN_EXE_briefing"))
-                .args([
-                    "serve",
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--database",
-                    database,
-                ])
-                .args(extra)
-                .env("BRIEFING_LOG", "info")
-                .stdout(Stdio::null())
-                .stderr(output)
-                .spawn()
-                .expect("the briefing binary starts");
-            Self { child, port, log }
-        }
-
-        async fn channel(&self) -> Channel {
-            Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
-                .expect("uri")
-                .connect_lazy()
-        }
-
-        async fn health(&self) -> Option<ServingStatus> {
-            let mut client = HealthClient::new(self.channel().await);
-            let request = tonic::Request::new(HealthCheckRequest {
-                service: String::new(),
-            });
-            let response = tokio::time::timeout(Duration::from_secs(2), client.check(request))
-                .await
-                .ok()?
-                .ok()?;
-            ServingStatus::try_from(response.into_inner().status).ok()
-        }
-
-        async fn wait_for(&self, status: ServingStatus) {
-            let deadline = tokio::time::Instant::now() + PATIENCE;
-            while self.health().await != Some(status) {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "replica on {} never became {status:?}; log:\n{}",
-                    self.port,
-                    self.log_text()
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-
-        fn log_text(&self) -> String {
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        }
-
-        fn kill(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    impl Drop for Replica {
-        fn drop(&mut self) {
-            self.kill();
-        }
-    }
-
-    /// What the webhook receiver saw: per `webhook-id`, the statuses it answered.
-    #[derive(Default)]
-    struct Received {
-        by_id: HashMap<String, Vec<u16>>,
-        bad_signatures: usize,
-    }
-
-    /// A Standard Webhooks receiver that verifies with the reference library and fails the
-    /// first `failures` requests with 503.
-    async fn receiver(
-        secret: Arc<Mutex<Option<String>>>,
-        failures: usize,
-    ) -> (SocketAddr, Arc<Mutex<Received>>) {
-        let received = Arc::new(Mutex::new(Received::default()));
-        let state = (secret, received.clone(), Arc::new(Mutex::new(failures)));
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let (secret, received, failures) = state.clone();
-                async move {
-                    let secret = secret
-                        .lock()
-                        .expect("lock")
-                        .clone()
-                        .expect("secret set before deliveries");
-                    let verified = standardwebhooks::Webhook::new(&secret)
-                        .expect("secret")
-                        .verify(&body, &headers)
-                        .is_ok();
-                    let id = headers
-                        .get("webhook-id")
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned();
-                    let status = {
-                        let mut failures = failures.lock().expect("lock");
-                        if !verified {
-                            StatusCode::UNAUTHORIZED
-                        } else if *failures > 0 {
-                            *failures -= 1;
-                            StatusCode::SERVICE_UNAVAILABLE
-                        } else {
-                            StatusCode::NO_CONTENT
-                        }
-                    };
-                    let mut received = received.lock().expect("lock");
-                    if !verified {
-                        received.bad_signatures += 1;
-                    }
-                    received.by_id.entry(id).or_default().push(status.as_u16());
-                    status
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("receiver binds");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (address, received)
     }
 
     async fn digests(channel: Channel) -> Vec<pb::Digest> {
@@ -258,17 +114,19 @@ mod replicas {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn three_replicas_compile_each_day_once_and_deliver_with_one_webhook_id() {
-        let database = TestDatabase::create(&admin_url()).await;
-        let logs = TempDir::new().expect("log directory");
-        let secret = Arc::new(Mutex::new(None));
-        let (address, received) = receiver(secret.clone(), 2).await;
+        let (_database, url) = fresh_database().await;
+        let receiver = Receiver::start().await;
+        receiver.script(
+            &[Reply::Status(503), Reply::Status(503)],
+            Reply::Status(204),
+        );
 
         // The subscription exists before any replica starts, so the first run delivers to it.
-        let store = briefing::startup::open_store(&database.url())
+        let store = briefing::startup::open_store(&url)
             .await
             .expect("store opens");
         let hook = briefing::domain::subscription::SubscriptionRequest {
-            webhook_url: Some(format!("http://{address}/hook")),
+            webhook_url: Some(receiver.url.clone()),
             ..Default::default()
         };
         let subscription =
@@ -276,7 +134,7 @@ mod replicas {
         if let briefing::domain::subscription::Target::Webhook { secret: key, .. } =
             &subscription.target
         {
-            *secret.lock().expect("lock") = Some(key.expose().to_owned());
+            receiver.verify_with(key.expose());
         }
         let subscription = store
             .create_subscription(
@@ -293,24 +151,14 @@ mod replicas {
             "--delivery-first-retry-ms",
             "200",
         ];
-        let first = Replica::start(
-            &database.url(),
-            logs.path(),
-            "a",
-            &[&schedule[..], &["--demo"]].concat(),
-        );
-        first.wait_for(ServingStatus::Serving).await;
         let replicas = [
-            first,
-            Replica::start(&database.url(), logs.path(), "b", &schedule),
-            Replica::start(&database.url(), logs.path(), "c", &schedule),
+            replica(&url, &[&schedule[..], &["--demo"]].concat()).await,
+            replica(&url, &schedule).await,
+            replica(&url, &schedule).await,
         ];
-        for replica in &replicas[1..] {
-            replica.wait_for(ServingStatus::Serving).await;
-        }
 
         // A write through one replica reads back through another.
-        let created = OfficialServiceClient::new(replicas[1].channel().await)
+        let created = OfficialServiceClient::new(channel(&replicas[1]))
             .create_official(pb::CreateOfficialRequest {
                 official_id: "cho-tae-yul".into(),
                 official: Some(pb::Official {
@@ -322,7 +170,7 @@ mod replicas {
             .await
             .expect("created through b")
             .into_inner();
-        let read = OfficialServiceClient::new(replicas[2].channel().await)
+        let read = OfficialServiceClient::new(channel(&replicas[2]))
             .get_official(pb::GetOfficialRequest {
                 name: created.name.clone(),
             })
@@ -334,26 +182,23 @@ mod replicas {
         // Several ticks of the schedule on every replica, and the delivery retried twice.
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let succeeded = received
-                .lock()
-                .expect("lock")
-                .by_id
-                .values()
-                .flatten()
-                .any(|status| *status == 204);
+            let succeeded = receiver
+                .received()
+                .iter()
+                .any(|request| request.succeeded());
             if succeeded {
                 break;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "no delivery succeeded; logs:\n{}",
+                "no delivery succeeded; log of the first replica:\n{}",
                 replicas[0].log_text()
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
 
-        let listed = digests(replicas[2].channel().await).await;
+        let listed = digests(channel(&replicas[2])).await;
         assert_eq!(
             listed.len(),
             1,
@@ -361,7 +206,7 @@ mod replicas {
             listed.iter().map(|d| &d.name).collect::<Vec<_>>()
         );
         assert_eq!(listed[0].revision, 1, "compiled once, never again");
-        let runs = DigestServiceClient::new(replicas[0].channel().await)
+        let runs = DigestServiceClient::new(channel(&replicas[0]))
             .list_digest_runs(pb::ListDigestRunsRequest::default())
             .await
             .expect("runs")
@@ -373,21 +218,23 @@ mod replicas {
             "no replica compiled the day a second time"
         );
 
-        let received = std::mem::take(&mut *received.lock().expect("lock"));
-        assert_eq!(received.bad_signatures, 0);
-        assert_eq!(
-            received.by_id.len(),
-            1,
-            "every request of the delivery carries one webhook-id: {:?}",
-            received.by_id
+        let received = receiver.received();
+        for request in &received {
+            assert_eq!(request.verified, Ok(()), "the signature verifies");
+        }
+        assert!(
+            received
+                .iter()
+                .all(|request| request.webhook_id == received[0].webhook_id),
+            "every request of the delivery carries one webhook-id: {received:?}"
         );
-        let statuses = received.by_id.values().next().expect("one id");
+        let replies: Vec<Reply> = received.iter().map(|request| request.reply).collect();
         assert_eq!(
-            statuses,
-            &vec![503, 503, 204],
+            replies,
+            [Reply::Status(503), Reply::Status(503), Reply::Status(204)],
             "two failures, then exactly one success"
         );
-        let deliveries = SubscriptionServiceClient::new(replicas[1].channel().await)
+        let deliveries = SubscriptionServiceClient::new(channel(&replicas[1]))
             .list_deliveries(pb::ListDeliveriesRequest {
                 parent: format!("subscriptions/{}", subscription.id),
                 ..Default::default()
@@ -403,9 +250,8 @@ mod replicas {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_day_held_by_a_dead_replica_is_compiled_once_after_its_lease() {
-        let database = TestDatabase::create(&admin_url()).await;
-        let logs = TempDir::new().expect("log directory");
-        let store = briefing::startup::open_store(&database.url())
+        let (_database, url) = fresh_database().await;
+        let store = briefing::startup::open_store(&url)
             .await
             .expect("store opens");
         let today = chrono::Utc::now().date_naive();
@@ -421,16 +267,10 @@ mod replicas {
             ClaimOutcome::Claimed { attempt: 1 }
         );
 
-        let replica = Replica::start(
-            &database.url(),
-            logs.path(),
-            "survivor",
-            &["--digest-cron", "*/1 * * * * *"],
-        );
-        replica.wait_for(ServingStatus::Serving).await;
+        let replica = replica(&url, &["--digest-cron", "*/1 * * * * *"]).await;
         let deadline = tokio::time::Instant::now() + PATIENCE;
         let digest = loop {
-            if let Some(digest) = digests(replica.channel().await).await.into_iter().next() {
+            if let Some(digest) = digests(channel(&replica)).await.into_iter().next() {
                 break digest;
             }
             assert!(
@@ -468,24 +308,16 @@ mod replicas {
             matches!(late, Err(briefing::store::StoreError::Stale { .. })),
             "{late:?}"
         );
-        assert_eq!(digests(replica.channel().await).await[0].revision, 1);
+        assert_eq!(digests(channel(&replica)).await[0].revision, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_replica_killed_with_sigkill_leaves_the_others_serving() {
-        let database = TestDatabase::create(&admin_url()).await;
-        let logs = TempDir::new().expect("log directory");
-        let mut doomed = Replica::start(
-            &database.url(),
-            logs.path(),
-            "doomed",
-            &["--demo", "--schedule=false"],
-        );
-        doomed.wait_for(ServingStatus::Serving).await;
-        let other = Replica::start(&database.url(), logs.path(), "other", &["--schedule=false"]);
-        other.wait_for(ServingStatus::Serving).await;
-        doomed.kill();
-        let compiled = DigestServiceClient::new(other.channel().await)
+        let (_database, url) = fresh_database().await;
+        let doomed = replica(&url, &["--demo", "--schedule=false"]).await;
+        let other = replica(&url, &["--schedule=false"]).await;
+        doomed.kill_hard();
+        let compiled = DigestServiceClient::new(channel(&other))
             .compile_digest(pb::CompileDigestRequest {
                 date: "2025-01-06".into(),
                 ..Default::default()
@@ -496,10 +328,13 @@ mod replicas {
         assert!(compiled.markdown.contains("U.S.–South Korea alliance"));
     }
 
-    /// A PostgreSQL server of the test's own, on its own port, that the test may stop.
+    /// The port in the name of the private cluster's socket file (`.s.PGSQL.5432`).
+    const SOCKET_PORT: u16 = 5432;
+
+    /// A PostgreSQL server of the test's own that the test may stop. It listens on a Unix
+    /// socket in its own directory only, so it needs no free TCP port.
     struct PrivateCluster {
         directory: TempDir,
-        port: u16,
         bin: PathBuf,
         as_postgres_user: bool,
     }
@@ -527,7 +362,6 @@ mod replicas {
                     .expect("chown");
             }
             let cluster = Self {
-                port: free_port(),
                 bin,
                 directory,
                 as_postgres_user,
@@ -565,9 +399,10 @@ mod replicas {
         }
 
         fn start(&self) {
+            // No TCP at all (`listen_addresses` empty): the socket's port is only part of its
+            // file name, in a directory no other server uses.
             let options = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-                self.port,
+                "-p {SOCKET_PORT} -k {} -c listen_addresses= -c fsync=off",
                 self.directory.path().display()
             );
             let log = self
@@ -595,8 +430,13 @@ mod replicas {
             self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
         }
 
+        /// The server, as `fresh_postgres_database` takes it: the database name goes before
+        /// the options.
         fn url(&self) -> String {
-            format!("postgres://postgres@127.0.0.1:{}", self.port)
+            format!(
+                "postgres://postgres@localhost?host={}&port={SOCKET_PORT}",
+                self.directory.path().display()
+            )
         }
     }
 
@@ -622,16 +462,9 @@ mod replicas {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgresql_going_away_makes_calls_unavailable_and_service_resumes() {
         let cluster = PrivateCluster::create();
-        let database = TestDatabase::create(&cluster.url()).await;
-        let logs = TempDir::new().expect("log directory");
-        let replica = Replica::start(
-            &database.url(),
-            logs.path(),
-            "replica",
-            &["--schedule=false"],
-        );
-        replica.wait_for(ServingStatus::Serving).await;
-        let mut officials = OfficialServiceClient::new(replica.channel().await);
+        let (database, url) = fresh_postgres_database(&cluster.url()).await;
+        let replica = replica(&url, &["--schedule=false"]).await;
+        let mut officials = OfficialServiceClient::new(channel(&replica));
         let created = officials
             .create_official(pb::CreateOfficialRequest {
                 official_id: "choi-sang-mok".into(),
@@ -646,7 +479,7 @@ mod replicas {
             .into_inner();
 
         cluster.stop();
-        replica.wait_for(ServingStatus::NotServing).await;
+        wait_for_health(&replica, ServingStatus::NotServing).await;
         let during = tokio::time::timeout(
             Duration::from_secs(15),
             officials.get_official(pb::GetOfficialRequest {
@@ -659,7 +492,7 @@ mod replicas {
         assert_eq!(during.code(), tonic::Code::Unavailable, "{during:?}");
 
         cluster.start();
-        replica.wait_for(ServingStatus::Serving).await;
+        wait_for_health(&replica, ServingStatus::Serving).await;
         let deadline = tokio::time::Instant::now() + PATIENCE;
         let after = loop {
             match officials
@@ -685,24 +518,16 @@ mod replicas {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_digest_compiled_on_one_replica_reaches_watchers_on_another() {
-        let database = TestDatabase::create(&admin_url()).await;
-        let logs = TempDir::new().expect("log directory");
-        let a = Replica::start(
-            &database.url(),
-            logs.path(),
-            "a",
-            &["--demo", "--schedule=false"],
-        );
-        a.wait_for(ServingStatus::Serving).await;
-        let b = Replica::start(&database.url(), logs.path(), "b", &["--schedule=false"]);
-        b.wait_for(ServingStatus::Serving).await;
+        let (_database, url) = fresh_database().await;
+        let a = replica(&url, &["--demo", "--schedule=false"]).await;
+        let b = replica(&url, &["--schedule=false"]).await;
 
-        let mut watch = DigestServiceClient::new(b.channel().await)
+        let mut watch = DigestServiceClient::new(channel(&b))
             .watch_digests(pb::WatchDigestsRequest::default())
             .await
             .expect("watching b")
             .into_inner();
-        let compiled = DigestServiceClient::new(a.channel().await)
+        let compiled = DigestServiceClient::new(channel(&a))
             .compile_digest(pb::CompileDigestRequest {
                 date: "2025-01-07".into(),
                 ..Default::default()
@@ -718,7 +543,7 @@ mod replicas {
         assert_eq!(seen.digest.expect("digest").name, compiled.name);
 
         // The same cursor semantics on any replica: resuming on a from b's cursor replays nothing.
-        let mut resumed = DigestServiceClient::new(a.channel().await)
+        let mut resumed = DigestServiceClient::new(channel(&a))
             .watch_digests(pb::WatchDigestsRequest {
                 cursor: seen.cursor.clone(),
                 ..Default::default()
@@ -726,7 +551,7 @@ mod replicas {
             .await
             .expect("watching a")
             .into_inner();
-        let again = DigestServiceClient::new(b.channel().await)
+        let again = DigestServiceClient::new(channel(&b))
             .compile_digest(pb::CompileDigestRequest {
                 date: "2025-01-08".into(),
                 ..Default::default()
@@ -749,11 +574,11 @@ mod replicas {
     /// The NOTIFY path itself: a store forwards what another process publishes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn publications_are_forwarded_between_processes_by_notify() {
-        let database = TestDatabase::create(&admin_url()).await;
-        let publisher = briefing::store::postgres::PostgresStore::open(&database.url())
+        let (_database, url) = fresh_database().await;
+        let publisher = briefing::store::postgres::PostgresStore::open(&url)
             .await
             .expect("publisher");
-        let listener = briefing::store::postgres::PostgresStore::open(&database.url())
+        let listener = briefing::store::postgres::PostgresStore::open(&url)
             .await
             .expect("listener");
         let (sender, mut heard) = tokio::sync::broadcast::channel(8);

@@ -10,14 +10,15 @@ use super::error::ApiError;
 use super::paging;
 use super::pb::{self, agenda_service_server::AgendaService};
 use super::resource::{self, parse_name};
+use crate::domain::SearchQuery;
+use crate::domain::Stored;
 use crate::domain::names::{AgendaItems, Officials, Trips};
 use crate::domain::values::{CountryCode, parse_date, parse_keyword};
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryPair, EventType, Intensity, ItemStatus, Name, QuadClass,
     ResourceId, Violations,
 };
-use crate::store::search::SearchQuery;
-use crate::store::{AgendaFilter, Store, StoreError, Stored};
+use crate::store::{AgendaFilter, Store, StoreError};
 
 /// Items handed to the store per transaction during an import.
 const IMPORT_BATCH: usize = 2_000;
@@ -210,9 +211,9 @@ impl Import {
 
     /// Waits for a batch in flight and records its outcomes.
     async fn finish(&mut self, mut in_flight: InFlight) -> Result<(), ApiError> {
-        let outcomes = (&mut in_flight.outcomes).await.map_err(|error| {
-            ApiError::from(StoreError::Internal(format!("import stopped: {error}")))
-        })??;
+        let outcomes = (&mut in_flight.outcomes)
+            .await
+            .map_err(|error| ApiError::internal(format!("import stopped: {error}")))??;
         self.record(std::mem::take(&mut in_flight.indexes), outcomes)
     }
 

@@ -11,14 +11,14 @@ use tonic::{Request, Response, Status};
 
 use super::agenda::{event_type_to_proto, status_to_proto};
 use super::convert::timestamp;
-use super::error::ApiError;
+use super::error::{ApiError, unknown_kind};
 use super::paging;
 use super::pb::{self, digest_service_server::DigestService};
 use crate::digest::model::{CitedSource, parse_kind};
 use crate::digest::{CitedItem, DEFAULT_KIND, DigestName, Dyad, Evidence, Headline, Line};
 use crate::domain::values::{format_date, parse_date, parse_instant};
 use crate::domain::{EventType, Violations};
-use crate::schedule::{RunError, Runner, Trigger};
+use crate::schedule::{Runner, Trigger};
 use crate::store::Store;
 use crate::store::digests::{
     DigestFilter, DigestRun, DyadOrder, PublishedDigest, RunFilter, RunState, pair_key,
@@ -131,11 +131,7 @@ impl DigestService for DigestApi {
             .runner
             .compile_day(&kind, date, request.force, request.deliver, Trigger::Api)
             .await
-            .map_err(|error| match error {
-                RunError::Store(store) => ApiError::from(store),
-                busy @ RunError::Busy { .. } => ApiError::Unavailable(busy.to_string()),
-                RunError::UnknownKind { kind } => ApiError::invalid("kind", unknown_kind(&kind)),
-            })?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(to_proto(&published, View::Full)))
     }
 
@@ -307,10 +303,6 @@ fn optional<T>(
     } else {
         violations.check(field, parse(raw))
     }
-}
-
-pub(super) fn unknown_kind(kind: &str) -> String {
-    format!("{kind:?} is not a configured digest kind: configure it under [kinds.{kind}]")
 }
 
 /// How much of a digest a response carries (AIP-157).

@@ -8,9 +8,13 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::Violations;
+use crate::schedule::RunError;
 use crate::store::StoreError;
 
 pub const ERROR_DOMAIN: &str = "briefing";
+
+/// The cause of an error whose details stay on the server: logged, never sent to the client.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -27,10 +31,12 @@ pub enum ApiError {
     },
     #[error("{resource} has changed: its etag is no longer {sent}; read it again and retry")]
     EtagMismatch { resource: String, sent: String },
+    /// The client sees only that it may retry; the cause is logged.
     #[error("storage is unavailable, retry later")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
+    /// The client sees only "internal error"; the cause is logged.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl ApiError {
@@ -64,9 +70,19 @@ impl ApiError {
             StoreError::BadReference { field, description } => {
                 Self::InvalidArgument(Violations::single(field, description).within(field_prefix))
             }
-            StoreError::Unavailable(detail) => Self::Unavailable(detail),
-            StoreError::Internal(detail) => Self::Internal(detail),
+            unavailable @ (StoreError::Unavailable(_) | StoreError::DatabaseUnavailable(_)) => {
+                Self::Unavailable(Box::new(unavailable))
+            }
+            internal @ (StoreError::Internal(_) | StoreError::Database(_)) => {
+                Self::Internal(Box::new(internal))
+            }
         }
+    }
+
+    /// An error whose details stay on the server, from a message (the client sees only
+    /// "internal error").
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal(detail.into().into())
     }
 }
 
@@ -74,6 +90,23 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         Self::from_store(error, "")
     }
+}
+
+/// A compilation asked for through the API (CompileDigest).
+impl From<RunError> for ApiError {
+    fn from(error: RunError) -> Self {
+        match error {
+            RunError::Store(store) => Self::from(store),
+            busy @ RunError::Busy { .. } => Self::Unavailable(Box::new(busy)),
+            RunError::UnknownKind { kind } => Self::invalid("kind", unknown_kind(&kind)),
+            stopped @ RunError::CompilerStopped(_) => Self::Internal(Box::new(stopped)),
+        }
+    }
+}
+
+/// Why a digest kind is refused: only configured kinds compile.
+pub fn unknown_kind(kind: &str) -> String {
+    format!("{kind:?} is not a configured digest kind: configure it under [kinds.{kind}]")
 }
 
 impl From<ApiError> for Status {

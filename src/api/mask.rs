@@ -55,7 +55,7 @@ pub fn apply<R: Serialize + DeserializeOwned>(
         merged
     };
     serde_json::from_value(Value::Object(merged)).map_err(|error| {
-        ApiError::Internal(format!("cannot rebuild record after masking: {error}"))
+        ApiError::internal(format!("cannot rebuild record after masking: {error}"))
     })
 }
 
@@ -86,8 +86,8 @@ fn check_paths(mask: &[String], mutable_fields: &[&str]) -> ApiResult<Vec<String
 fn to_object(record: &impl Serialize) -> ApiResult<Map<String, Value>> {
     match serde_json::to_value(record) {
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::Internal("record is not an object".into())),
-        Err(error) => Err(ApiError::Internal(format!("cannot encode record: {error}"))),
+        Ok(_) => Err(ApiError::internal("record is not an object")),
+        Err(error) => Err(ApiError::internal(format!("cannot encode record: {error}"))),
     }
 }
 

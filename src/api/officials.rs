@@ -9,11 +9,12 @@ use super::error::ApiError;
 use super::paging;
 use super::pb::{self, official_service_server::OfficialService};
 use super::resource::{self, parse_name};
+use crate::domain::Stored;
 use crate::domain::names::Officials;
 use crate::domain::official::RoleRecord;
 use crate::domain::values::{CountryCode, parse_text};
 use crate::domain::{Official, OfficialRecord, RoleState, Violations};
-use crate::store::{OfficialFilter, Store, Stored};
+use crate::store::{OfficialFilter, Store};
 
 pub struct OfficialApi {
     store: Arc<dyn Store>,

@@ -5,17 +5,12 @@ use std::hash::{Hash as _, Hasher as _};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, ApiResult};
 use super::mask;
-use crate::domain::names::{AgendaItems, Collection, Officials, Trips};
-use crate::domain::{
-    AgendaItem, AgendaItemRecord, Name, Official, OfficialRecord, ResourceId, Trip, TripRecord,
-    Violations,
-};
-use crate::store::{Precondition, Store, StoreError, StoreResult, Stored};
+use crate::domain::names::Collection;
+use crate::domain::{AgendaItem, Name, Official, Resource, ResourceId, Stored, Trip};
+use crate::store::{Precondition, Store, StoreError, StoreResult};
 
 /// How often an update re-reads and retries when another writer got there first.
 const UPDATE_ATTEMPTS: u64 = 8;
@@ -34,19 +29,18 @@ fn update_lock(name: &str) -> &'static tokio::sync::Mutex<()> {
     &UPDATE_LOCKS[stripe]
 }
 
+/// What the standard methods need of a resource besides what the domain says of it
+/// ([`Resource`]): the request field that carries it, what an update may change, and the
+/// store's methods for it.
 #[async_trait]
-pub trait Resource: Sized + Send + Sync + 'static {
-    type Collection: Collection;
-    type Record: Serialize + DeserializeOwned + Send + Sync;
+pub trait StandardMethods: Resource {
     /// The request field that carries the resource, e.g. `trip`.
     const FIELD: &'static str;
     /// Top-level record fields an update mask may name.
     const MUTABLE_FIELDS: &'static [&'static str];
 
-    fn parse(record: &Self::Record) -> Result<Self, Violations>;
-    fn to_record(&self) -> Self::Record;
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>>;
-    /// What [`Resource::get`] reads, as the stored record: for responses, which need no
+    /// What [`StandardMethods::get`] reads, as the stored record: for responses, which need no
     /// domain value.
     async fn get_record(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self::Record>> {
         Ok(Self::get(store, id).await?.map(|value| value.to_record()))
@@ -65,13 +59,16 @@ pub fn parse_name<C: Collection>(field: &str, raw: &str) -> ApiResult<Name<C>> {
     Name::<C>::parse(raw).map_err(|problem| ApiError::invalid(field, problem))
 }
 
-pub async fn get<R: Resource>(store: &Arc<dyn Store>, raw_name: &str) -> ApiResult<Stored<R>> {
+pub async fn get<R: StandardMethods>(
+    store: &Arc<dyn Store>,
+    raw_name: &str,
+) -> ApiResult<Stored<R>> {
     let name = parse_name::<R::Collection>("name", raw_name)?;
     Ok(R::get(store.as_ref(), name.id()).await?)
 }
 
 /// AIP-131 get, answered from the stored record.
-pub async fn get_record<R: Resource>(
+pub async fn get_record<R: StandardMethods>(
     store: &Arc<dyn Store>,
     raw_name: &str,
 ) -> ApiResult<Stored<R::Record>> {
@@ -79,7 +76,7 @@ pub async fn get_record<R: Resource>(
     Ok(R::get_record(store.as_ref(), name.id()).await?)
 }
 
-pub async fn create<R: Resource>(
+pub async fn create<R: StandardMethods>(
     store: &Arc<dyn Store>,
     record: R::Record,
     raw_id: &str,
@@ -90,7 +87,7 @@ pub async fn create<R: Resource>(
     } else {
         ResourceId::parse(raw_id)
     };
-    let parsed = R::parse(&record);
+    let parsed = R::from_record(&record);
     let (id, value) = match (id, parsed) {
         (Ok(id), Ok(value)) => (id, value),
         (id, parsed) => {
@@ -110,7 +107,7 @@ pub async fn create<R: Resource>(
 }
 
 /// AIP-134 update: `etag`, when not empty, must match what is stored.
-pub async fn update<R: Resource>(
+pub async fn update<R: StandardMethods>(
     store: &Arc<dyn Store>,
     raw_name: &str,
     etag: &str,
@@ -133,7 +130,7 @@ pub async fn update<R: Resource>(
             update_mask,
             R::MUTABLE_FIELDS,
         )?;
-        let value = R::parse(&merged)
+        let value = R::from_record(&merged)
             .map_err(|violations| ApiError::InvalidArgument(violations.within(R::FIELD)))?;
         match R::update(
             store.as_ref(),
@@ -158,13 +155,13 @@ pub async fn update<R: Resource>(
             other => return other.map_err(|error| ApiError::from_store(error, R::FIELD)),
         }
     }
-    Err(ApiError::Unavailable(format!(
-        "{name} kept changing during the update"
-    )))
+    Err(ApiError::Unavailable(
+        format!("{name} kept changing during the update").into(),
+    ))
 }
 
 /// Reads the precondition an AIP-135 delete with an optional `etag` asks for.
-pub async fn delete_precondition<R: Resource>(
+pub async fn delete_precondition<R: StandardMethods>(
     store: &Arc<dyn Store>,
     name: &Name<R::Collection>,
     etag: &str,
@@ -194,9 +191,7 @@ pub fn stale_as_etag_mismatch(error: StoreError, etag: &str) -> ApiError {
 }
 
 #[async_trait]
-impl Resource for Trip {
-    type Collection = Trips;
-    type Record = TripRecord;
+impl StandardMethods for Trip {
     const FIELD: &'static str = "trip";
     const MUTABLE_FIELDS: &'static [&'static str] = &[
         "title",
@@ -208,12 +203,6 @@ impl Resource for Trip {
         "notes",
     ];
 
-    fn parse(record: &TripRecord) -> Result<Self, Violations> {
-        Trip::parse(record)
-    }
-    fn to_record(&self) -> TripRecord {
-        Trip::to_record(self)
-    }
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
         store.get_trip(id).await
     }
@@ -234,19 +223,11 @@ impl Resource for Trip {
 }
 
 #[async_trait]
-impl Resource for Official {
-    type Collection = Officials;
-    type Record = OfficialRecord;
+impl StandardMethods for Official {
     const FIELD: &'static str = "official";
     const MUTABLE_FIELDS: &'static [&'static str] =
         &["display_name", "aliases", "country", "wikidata_id", "roles"];
 
-    fn parse(record: &OfficialRecord) -> Result<Self, Violations> {
-        Official::parse(record)
-    }
-    fn to_record(&self) -> OfficialRecord {
-        Official::to_record(self)
-    }
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
         store.get_official(id).await
     }
@@ -264,9 +245,7 @@ impl Resource for Official {
 }
 
 #[async_trait]
-impl Resource for AgendaItem {
-    type Collection = AgendaItems;
-    type Record = AgendaItemRecord;
+impl StandardMethods for AgendaItem {
     const FIELD: &'static str = "agenda_item";
     const MUTABLE_FIELDS: &'static [&'static str] = &[
         "title",
@@ -287,12 +266,6 @@ impl Resource for AgendaItem {
         "hedged",
     ];
 
-    fn parse(record: &AgendaItemRecord) -> Result<Self, Violations> {
-        AgendaItem::parse(record)
-    }
-    fn to_record(&self) -> AgendaItemRecord {
-        AgendaItem::to_record(self)
-    }
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {
         store.get_agenda_item(id).await
     }

@@ -10,11 +10,12 @@ use super::error::ApiError;
 use super::paging;
 use super::pb::{self, subscription_service_server::SubscriptionService};
 use crate::domain::ResourceId;
+use crate::domain::Stored;
 use crate::domain::subscription::{
     Delivery, DeliveryState, Subscription, SubscriptionRequest, SubscriptionState, Target,
 };
 use crate::schedule::Runner;
-use crate::store::{Store, Stored};
+use crate::store::Store;
 
 pub struct SubscriptionApi {
     store: Arc<dyn Store>,
@@ -94,7 +95,7 @@ impl SubscriptionService for SubscriptionApi {
                 Ok(value)
             } else {
                 let mut violations = crate::domain::Violations::new();
-                violations.add("kind", super::digests::unknown_kind(&value.kind));
+                violations.add("kind", super::error::unknown_kind(&value.kind));
                 Err(violations)
             }
         });

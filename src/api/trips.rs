@@ -10,11 +10,12 @@ use super::error::ApiError;
 use super::paging;
 use super::pb::{self, trip_service_server::TripService};
 use super::resource::{self, parse_name};
+use crate::domain::Stored;
 use crate::domain::names::{Officials, Trips};
 use crate::domain::trip::LegRecord;
 use crate::domain::values::{CountryCode, parse_date};
 use crate::domain::{Trip, TripRecord, TripState, Violations};
-use crate::store::{Store, StoreError, Stored, TripFilter};
+use crate::store::{Store, StoreError, TripFilter};
 
 pub struct TripApi {
     store: Arc<dyn Store>,

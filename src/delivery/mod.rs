@@ -29,16 +29,6 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
 }
 
-impl Default for DeliveryConfig {
-    fn default() -> Self {
-        Self {
-            retry: RetrySchedule::default(),
-            request_timeout: Duration::from_secs(10),
-            concurrency: 16,
-        }
-    }
-}
-
 pub struct Worker {
     store: Arc<dyn Store>,
     config: DeliveryConfig,

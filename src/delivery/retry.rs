@@ -14,16 +14,6 @@ pub struct RetrySchedule {
     pub max_delay: Duration,
 }
 
-impl Default for RetrySchedule {
-    fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            first_delay: Duration::from_secs(5),
-            max_delay: Duration::from_secs(3600),
-        }
-    }
-}
-
 impl RetrySchedule {
     /// The delay after the `attempt`-th failure (1-based): first_delay × 2^(attempt−1), capped,
     /// with ±20 % jitter so receivers are not hit by every sender at once.

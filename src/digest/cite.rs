@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use super::day::{Day, resource_name};
 use super::model::{CitedItem, CitedSource, Digest};
 use crate::domain::AgendaItem;
+use crate::domain::Stored;
 use crate::domain::source::Source;
-use crate::store::Stored;
 
 /// Sources a cited item carries: the first. The item itself keeps them all.
 const CITED_SOURCES: usize = 1;

@@ -3,38 +3,15 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
-use chrono_tz::Tz;
 
 use super::day::{CITED_PER_LINE, Day, PairTally};
+use super::inputs::Inputs;
 use super::model::{Compiled, Digest, Evidence, Headline, Line, Trend};
 use super::people::{leadership, travel, upcoming};
 use super::render::{number, render, signed};
 use super::side::Side;
-use super::trend::TrailingNets;
 use super::{HEADLINE_DAYS, cite};
-use crate::domain::{
-    AgendaItem, CountryCode, CountryPair, DailyActivity, ItemStatus, Official, QuadClass, Trip,
-};
-use crate::store::Stored;
-
-/// Everything a digest is compiled from.
-pub struct Inputs<'a> {
-    pub kind: &'a str,
-    pub day: NaiveDate,
-    pub time_zone: Tz,
-    pub side: &'a Side,
-    /// Every agenda item dated `day`, whatever its status.
-    pub items: &'a [Stored<AgendaItem>],
-    /// Planned items dated `day+1 ..= day+UPCOMING_DAYS`, at most UPCOMING_READ_LIMIT.
-    pub planned: &'a [Stored<AgendaItem>],
-    pub trailing: &'a TrailingNets,
-    /// Reported items and sources of the HEADLINE_DAYS days before `day` (days without are
-    /// missing).
-    pub activity: &'a [DailyActivity],
-    pub officials: &'a [Stored<Official>],
-    /// Trips with a leg overlapping `day ..= day+UPCOMING_DAYS`.
-    pub trips: &'a [Stored<Trip>],
-}
+use crate::domain::{AgendaItem, CountryCode, CountryPair, ItemStatus, QuadClass};
 
 /// Lines per part of a section: each section stays a few lines whatever the day's volume.
 const KEY_DEVELOPMENTS: usize = 5;

@@ -7,9 +7,9 @@ use chrono::NaiveDate;
 
 use super::model::{Dyad, QuadCounts, Trend};
 use super::trend::TrailingNets;
+use crate::domain::Stored;
 use crate::domain::names::{AgendaItems, Collection};
 use crate::domain::{AgendaItem, CountryPair, ItemStatus, QuadClass, ResourceId};
-use crate::store::Stored;
 
 /// A trend needs this many active days in the trailing window; fewer make the pair "rare".
 pub const TREND_MIN_ACTIVE_DAYS: u32 = 5;

@@ -6,13 +6,15 @@
 mod cite;
 mod compile;
 mod day;
+mod inputs;
 pub mod model;
 mod people;
 mod render;
 mod side;
 mod trend;
 
-pub use compile::{Inputs, compile};
+pub use compile::compile;
+pub use inputs::Inputs;
 pub use model::{CitedItem, Compiled, Digest, DigestName, Dyad, Evidence, Headline, Line, Trend};
 pub use render::MARKDOWN_BUDGET;
 pub use side::{Alliance, Side, default_alliances, default_rivals};

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Duration, NaiveDate};
 
 use super::UPCOMING_DAYS;
-use super::compile::Inputs;
 use super::day::{CITED_PER_LINE, Day, resource_name};
+use super::inputs::Inputs;
 use super::model::{Evidence, Line};
 use crate::domain::names::{Collection, Officials, Trips};
 use crate::domain::values::format_date;

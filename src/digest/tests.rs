@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
 
 use super::*;
+use crate::domain::Stored;
 use crate::domain::{
     AgendaItem, AgendaItemRecord, DailyActivity, EventType, ItemStatus, Official, ResourceId, Trip,
 };
-use crate::import::{DEMO_DATA, parse_file};
-use crate::store::Stored;
+use crate::import::records::{DEMO_DATA, parse_file};
 
 pub fn stored<T>(id: &str, value: T) -> Stored<T> {
     let time = Utc.with_ymd_and_hms(2025, 1, 3, 0, 0, 0).unwrap();

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{EventType, Intensity, QuadClass};
 use super::names::{OfficialName, TripName};
+use super::pair::CountryPair;
 use super::source::{Source, SourceRecord, parse_sources};
 use super::values::{ActorCode, CountryCode, format_date, parse_date, parse_keyword, parse_text};
 use super::violations::Violations;
@@ -247,9 +248,9 @@ impl AgendaItem {
 
     /// The country pairs the item adds its intensity to on its day: its pairs when it is
     /// reported, none when it is planned or background.
-    pub fn scoring_pairs(&self) -> Vec<super::pair::CountryPair> {
+    pub fn scoring_pairs(&self) -> Vec<CountryPair> {
         if self.status.scores() {
-            super::pair::pairs(self)
+            pairs(self)
         } else {
             Vec::new()
         }
@@ -296,6 +297,21 @@ fn parse_list<T: PartialEq>(
         }
     }
     parsed
+}
+
+/// The distinct pairs among an item's actors × recipients, in the order they first occur.
+pub fn pairs(item: &AgendaItem) -> Vec<CountryPair> {
+    let mut pairs: Vec<CountryPair> = Vec::new();
+    for actor in &item.actors {
+        for recipient in &item.recipients {
+            if let Some(pair) = CountryPair::new(actor.country(), recipient.country())
+                && !pairs.contains(&pair)
+            {
+                pairs.push(pair);
+            }
+        }
+    }
+    pairs
 }
 
 #[cfg(test)]

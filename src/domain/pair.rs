@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use super::agenda::AgendaItem;
 use super::values::CountryCode;
 
 /// Two distinct countries, the lower code first.
@@ -69,21 +68,6 @@ impl fmt::Display for CountryPair {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{}-{}", self.0, self.1)
     }
-}
-
-/// The distinct pairs among an item's actors × recipients, in the order they first occur.
-pub fn pairs(item: &AgendaItem) -> Vec<CountryPair> {
-    let mut pairs: Vec<CountryPair> = Vec::new();
-    for actor in &item.actors {
-        for recipient in &item.recipients {
-            if let Some(pair) = CountryPair::new(actor.country(), recipient.country())
-                && !pairs.contains(&pair)
-            {
-                pairs.push(pair);
-            }
-        }
-    }
-    pairs
 }
 
 #[cfg(test)]

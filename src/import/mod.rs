@@ -5,47 +5,18 @@
 //! messages, enums by name) and optionally the `id` to store it under. Officials are stored
 //! first, then trips, then agenda items, so references resolve whatever the file's order.
 
-use serde::Deserialize;
+pub mod records;
 
-use crate::domain::{
-    AgendaItem, AgendaItemRecord, Official, OfficialRecord, ResourceId, Trip, TripRecord,
-    Violations,
-};
+pub use records::{DEMO_DATA, Record, parse_file};
+
+use crate::domain::{AgendaItem, Official, ResourceId, Trip, Violations};
 use crate::store::{Store, StoreError};
-
-/// The seed article entered as data.
-pub const DEMO_DATA: &str = include_str!("demo.json");
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Record {
-    #[serde(default)]
-    pub id: String,
-    pub official: Option<OfficialRecord>,
-    pub trip: Option<TripRecord>,
-    pub agenda_item: Option<AgendaItemRecord>,
-}
 
 #[derive(Debug, Default)]
 pub struct Report {
     pub stored: usize,
     /// One line per rejected record: which record, which field, what is wrong.
     pub problems: Vec<String>,
-}
-
-/// Reads a JSON array or NDJSON.
-pub fn parse_file(text: &str) -> anyhow::Result<Vec<Record>> {
-    if text.trim_start().starts_with('[') {
-        return Ok(serde_json::from_str(text)?);
-    }
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(number, line)| {
-            serde_json::from_str(line)
-                .map_err(|error| anyhow::anyhow!("line {}: {error}", number + 1))
-        })
-        .collect()
 }
 
 pub async fn load(store: &dyn Store, records: Vec<Record>) -> anyhow::Result<Report> {

@@ -41,6 +41,9 @@ pub enum RunError {
     Busy { kind: String, date: NaiveDate },
     #[error("{kind:?} is not a configured digest kind")]
     UnknownKind { kind: String },
+    /// The digest compiler panicked: a bug in the compiler, not a storage failure.
+    #[error("digest compiler stopped: {0}")]
+    CompilerStopped(#[source] tokio::task::JoinError),
 }
 
 /// What a configured digest kind compiles with besides the items.
@@ -206,20 +209,22 @@ impl Runner {
                 {
                     tracing::error!(error = %record, "cannot record the failed run");
                 }
-                Err(error.into())
+                Err(error)
             }
         }
     }
 }
 
 /// Reads what a day needs from the store and compiles it off the async threads. Writes nothing.
+/// Fails with [`RunError::Store`] when a read fails, [`RunError::CompilerStopped`] when the
+/// compiler panics.
 pub async fn compile_from_store(
     store: &dyn Store,
     kind: &str,
     day: NaiveDate,
     time_zone: Tz,
     side: &Side,
-) -> Result<Compiled, StoreError> {
+) -> Result<Compiled, RunError> {
     let trailing_start = day - chrono::Duration::days(TRAILING_DAYS);
     let horizon = day + chrono::Duration::days(UPCOMING_DAYS);
     // The trailing window comes as daily pair nets, not as items: its cost follows the
@@ -258,5 +263,5 @@ pub async fn compile_from_store(
         })
     })
     .await
-    .map_err(|error| StoreError::Internal(format!("digest compiler stopped: {error}")))
+    .map_err(RunError::CompilerStopped)
 }

@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::digest::{Digest, Dyad};
+use crate::domain::Stored;
 use crate::domain::subscription::{Delivery, Subscription};
 use crate::store::Page;
-use crate::store::Stored;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunState {

@@ -1,4 +1,9 @@
 //! The storage layer's errors. It names what went wrong; the api layer alone picks gRPC codes.
+//!
+//! A failure of the database driver keeps the driver's error as its source, so a caller can
+//! still look at it (`std::error::Error::source`, then downcast to `sqlx::Error`). Its text is
+//! also in the message, as before: the run ledger records failures with `to_string()` and logs
+//! print errors with `%`, so the message alone must say what happened.
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,22 +27,31 @@ pub enum StoreError {
     /// A worker is attempting it right now.
     #[error("{resource} is being attempted right now")]
     InFlight { resource: String },
+    /// The database cannot be reached or is busy: worth a retry, not a bug.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// What the store found makes no sense (a corrupt row, a value it cannot encode).
     #[error("storage failure: {0}")]
     Internal(String),
+    /// The driver could not reach the database, or the database was busy.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+    /// The driver or the database refused a statement.
+    #[error("storage failure: {0}")]
+    Database(#[source] sqlx::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(error.to_string())
-            }
-            sqlx::Error::Database(database) if is_busy(database.code().as_deref()) => {
-                Self::Unavailable(error.to_string())
-            }
-            _ => Self::Internal(error.to_string()),
+        let unavailable = match &error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(database) => is_busy(database.code().as_deref()),
+            _ => false,
+        };
+        if unavailable {
+            Self::DatabaseUnavailable(error)
+        } else {
+            Self::Database(error)
         }
     }
 }
@@ -46,4 +60,26 @@ impl From<sqlx::Error> for StoreError {
 fn is_busy(code: Option<&str>) -> bool {
     matches!(code, Some("5" | "6" | "517" | "262"))
         || code.is_some_and(|code| code.starts_with("08") || code == "57P01")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::StoreError;
+
+    #[test]
+    fn a_driver_error_keeps_its_source_and_its_message() {
+        let error = StoreError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(error, StoreError::Database(_)));
+        let source = error.source().expect("the driver's error is the source");
+        assert!(source.downcast_ref::<sqlx::Error>().is_some());
+        assert_eq!(
+            error.to_string(),
+            format!("storage failure: {}", sqlx::Error::RowNotFound)
+        );
+        let unavailable = StoreError::from(sqlx::Error::PoolTimedOut);
+        assert!(matches!(unavailable, StoreError::DatabaseUnavailable(_)));
+        assert!(unavailable.source().is_some());
+    }
 }

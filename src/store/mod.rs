@@ -8,13 +8,15 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sha2::{Digest as _, Sha256};
 
 use crate::digest::{Compiled, DigestName};
+/// Re-exported for the backends, which name it with the rest of the store's types; other
+/// layers take it from [`crate::domain`].
+pub use crate::domain::Stored;
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryCode, CountryPair, DailyActivity, EventType, ItemStatus,
-    Official, OfficialName, ResourceId, Trip, TripName, TripRecord,
+    Official, OfficialName, ResourceId, SearchQuery, Trip, TripName, TripRecord,
 };
 use digests::{
     AttemptOutcome, ClaimOutcome, DigestFilter, DigestRun, DueDelivery, DyadOrder, DyadPage,
@@ -23,50 +25,6 @@ use digests::{
 pub use error::StoreError;
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A stored resource with the metadata the store keeps for it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored<T> {
-    pub id: ResourceId,
-    pub value: T,
-    pub create_time: DateTime<Utc>,
-    pub update_time: DateTime<Utc>,
-    /// Bumped by every write; guards updates against lost writes.
-    pub revision: i64,
-}
-
-impl<T> Stored<T> {
-    /// The same resource with its value turned into another shape (e.g. its record).
-    pub fn map<U>(self, into: impl FnOnce(T) -> U) -> Stored<U> {
-        Stored {
-            id: self.id,
-            value: into(self.value),
-            create_time: self.create_time,
-            update_time: self.update_time,
-            revision: self.revision,
-        }
-    }
-
-    /// An opaque etag that changes with every write and differs for a re-created resource.
-    pub fn etag(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.id.as_str());
-        hasher.update(self.create_time.timestamp_micros().to_be_bytes());
-        hasher.update(self.revision.to_be_bytes());
-        let digest = hasher.finalize();
-        format!("\"{}\"", hex(&digest[..8]))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
 
 /// Which page of a list to read: items strictly after `after` (a store position), at most `size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +64,9 @@ pub struct AgendaFilter {
     pub context: Option<String>,
     pub from_date: Option<NaiveDate>,
     pub to_date: Option<NaiveDate>,
-    /// Full-text terms, already checked by [`search::SearchQuery::parse`].
-    pub query: Option<search::SearchQuery>,
+    /// Full-text terms, already checked by [`SearchQuery::parse`]; [`search`] renders them
+    /// for each backend.
+    pub query: Option<SearchQuery>,
     pub status: Option<ItemStatus>,
     /// Items whose actors × recipients form at least one of these pairs (any status), as
     /// [`crate::domain::pairs`] gives them; sorted and without repeats, so that the same set
@@ -131,7 +90,7 @@ pub type ImportOutcome = Result<ResourceId, StoreError>;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairNet {
     pub date: NaiveDate,
-    pub pair: crate::domain::CountryPair,
+    pub pair: CountryPair,
     pub net: f64,
 }
 

@@ -84,16 +84,31 @@ pub async fn fresh_database() -> (DatabaseGuard, String) {
             };
             (guard, url)
         }
-        Backend::Postgres => {
-            let database = PostgresDatabase::create(&postgres_server()).await;
-            let url = database.url.clone();
-            let guard = DatabaseGuard {
-                directory,
-                _postgres: Some(database),
-            };
-            (guard, url)
-        }
+        Backend::Postgres => fresh_postgres_database(&postgres_server()).await,
     }
+}
+
+/// A fresh, empty database on the PostgreSQL server `server` names (a URL without a database,
+/// e.g. `postgres://postgres@127.0.0.1:5432`, or `postgres://postgres@?host=/dir` for a Unix
+/// socket), and its URL. It is dropped with the guard.
+pub async fn fresh_postgres_database(server: &str) -> (DatabaseGuard, String) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let database = PostgresDatabase::create(server).await;
+    let url = database.url.clone();
+    let guard = DatabaseGuard {
+        directory,
+        _postgres: Some(database),
+    };
+    (guard, url)
+}
+
+/// The URL of database `name` on `server`: the name goes before any `?options`.
+fn database_url(server: &str, name: &str) -> String {
+    let (base, options) = match server.split_once('?') {
+        Some((base, options)) => (base, format!("?{options}")),
+        None => (server, String::new()),
+    };
+    format!("{}/{name}{options}", base.trim_end_matches('/'))
 }
 
 /// The server [`POSTGRES_SERVER_VARIABLE`] names now, or named when the tests were compiled.
@@ -133,9 +148,9 @@ struct PostgresDatabase {
 impl PostgresDatabase {
     async fn create(server: &str) -> Self {
         use sqlx::Connection as _;
-        let server = server.trim_end_matches('/').to_owned();
+        let server = server.to_owned();
         let name = format!("briefing_api_{}", uuid::Uuid::now_v7().simple());
-        let mut connection = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        let mut connection = sqlx::PgConnection::connect(&database_url(&server, "postgres"))
             .await
             .unwrap_or_else(|error| panic!("cannot connect to {server}: {error}"));
         sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -143,7 +158,7 @@ impl PostgresDatabase {
             .await
             .expect("create a test database");
         Self {
-            url: format!("{server}/{name}"),
+            url: database_url(&server, &name),
             server,
             name,
         }
@@ -162,7 +177,7 @@ impl Drop for PostgresDatabase {
                 .build()?;
             runtime.block_on(async {
                 let mut connection =
-                    sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+                    sqlx::PgConnection::connect(&database_url(&server, "postgres")).await?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut connection)
                     .await?;
@@ -617,12 +632,16 @@ where
     }
 }
 
-/// The real `briefing serve` binary on `127.0.0.1:0`, with the port read from its log.
+/// The real `briefing serve` binary on `127.0.0.1:0`: it binds a free port itself and logs
+/// the address it got (`serving address=…`), which [`ServerProcess::start`] reads. No test
+/// guesses a free port.
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub address: String,
     /// Every line the process wrote to stderr, as it arrives.
     pub log: std::sync::mpsc::Receiver<String>,
+    /// Every line so far, for messages when a test fails.
+    history: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -646,19 +665,26 @@ impl ServerProcess {
             .expect("start briefing serve");
         let stderr = child.stderr.take().expect("piped stderr");
         let (lines, log) = std::sync::mpsc::channel();
+        let history = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = history.clone();
         // Drains stderr for the life of the process, so it never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr)
                 .lines()
                 .map_while(Result::ok)
             {
-                let _ = lines.send(strip_ansi(&line));
+                let line = strip_ansi(&line);
+                if let Ok(mut kept) = kept.lock() {
+                    kept.push(line.clone());
+                }
+                let _ = lines.send(line);
             }
         });
         let mut server = Self {
             child,
             address: String::new(),
             log,
+            history,
         };
         let line = server.wait_for_log("serving");
         let address = line
@@ -679,10 +705,21 @@ impl ServerProcess {
                 Ok(_) => {}
                 Err(error) => {
                     let status = self.child.try_wait();
-                    panic!("no log line with {text:?} ({error}); process status {status:?}")
+                    panic!(
+                        "no log line with {text:?} ({error}); process status {status:?}; log:\n{}",
+                        self.log_text()
+                    )
                 }
             }
         }
+    }
+
+    /// Everything the process has logged so far.
+    pub fn log_text(&self) -> String {
+        self.history
+            .lock()
+            .map(|lines| lines.join("\n"))
+            .unwrap_or_default()
     }
 
     pub async fn connect(&self) -> Channel {

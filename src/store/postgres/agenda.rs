@@ -7,9 +7,9 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row as _};
 
 use super::documents::{self, SELECT_COLUMNS, page_limit};
+use crate::domain::Resource as _;
 use crate::domain::values::{format_date, parse_date};
 use crate::domain::{AgendaItem, DailyActivity, ResourceId, pairs};
-use crate::store::document::Document;
 use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
 };

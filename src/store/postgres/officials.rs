@@ -3,8 +3,8 @@
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::documents::{self, SELECT_COLUMNS, page_limit};
+use crate::domain::Resource as _;
 use crate::domain::{Official, OfficialName, ResourceId};
-use crate::store::document::Document;
 use crate::store::{
     OfficialFilter, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
 };

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use super::documents::{self, SELECT_COLUMNS, page_limit};
+use crate::domain::Resource as _;
 use crate::domain::values::format_date;
 use crate::domain::{CountryCode, ResourceId, Trip, TripName};
-use crate::store::document::Document;
 use crate::store::{Page, PageRequest, Precondition, StoreError, StoreResult, Stored, TripFilter};
 
 pub(super) async fn create(pool: &PgPool, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>> {

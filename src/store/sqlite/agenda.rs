@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{Datelike as _, NaiveDate};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 
-use super::documents::{self, Document, SELECT_COLUMNS};
+use super::documents::{self, SELECT_COLUMNS};
 use super::fast::{self, Param, Readers, Sql};
 use super::officials::page_limit;
 use crate::domain::CountryPair as Pair;
+use crate::domain::Resource as _;
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryCode, DailyActivity, ItemStatus, ResourceId, pairs,
     values::{format_date, parse_date},

@@ -8,7 +8,7 @@ use super::documents::{self, Document, SELECT_COLUMNS, from_micros};
 use super::officials::page_limit;
 use crate::digest::{Compiled, DigestName, Dyad};
 use crate::domain::values::{format_date, parse_date};
-use crate::domain::{AgendaItem, Official, ResourceId, Trip};
+use crate::domain::{AgendaItem, Official, Resource as _, ResourceId, Trip};
 use crate::store::digests::{
     ClaimOutcome, DigestFilter, DigestRun, DyadOrder, DyadPage, PublishedDigest, RunClaim,
     RunFilter, RunState, dyad_ranks, pair_key,

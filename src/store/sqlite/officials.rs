@@ -2,7 +2,8 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::documents::{self, Document, SELECT_COLUMNS};
+use super::documents::{self, SELECT_COLUMNS};
+use crate::domain::Resource as _;
 use crate::domain::{Official, OfficialName, ResourceId};
 use crate::store::{
     OfficialFilter, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,

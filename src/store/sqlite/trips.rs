@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::documents::{self, Document, SELECT_COLUMNS};
+use super::documents::{self, SELECT_COLUMNS};
 use super::officials::page_limit;
+use crate::domain::Resource as _;
 use crate::domain::{CountryCode, Official, ResourceId, Trip, TripName};
 use crate::store::{Page, PageRequest, Precondition, StoreError, StoreResult, Stored, TripFilter};
 
