@@ -111,14 +111,15 @@ fn headline(inputs: &Inputs<'_>, day: &Day<'_>, tallies: &[PairTally]) -> Headli
         counted(headline.item_count, "reported item"),
         counted(headline.source_count, "source"),
         counted(headline.pair_count, "country pair"),
-        number(headline.item_mean_7d),
-        number(headline.source_mean_7d),
-        number(headline.pair_mean_7d),
+        mean(headline.item_mean_7d),
+        mean(headline.source_mean_7d),
+        mean(headline.pair_mean_7d),
     );
     if headline.planned_count > 0 || headline.background_count > 0 {
         headline.text.push_str(&format!(
             " Not scored: {} planned for today and the next days, {} restating background.",
-            headline.planned_count, headline.background_count
+            grouped(headline.planned_count),
+            grouped(headline.background_count)
         ));
     }
     headline
@@ -129,8 +130,30 @@ pub fn counted(count: u64, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {
-        format!("{count} {noun}s")
+        format!("{} {noun}s", grouped(count))
     }
+}
+
+/// A daily mean: one decimal while small, whole and grouped once large (`28,571`).
+fn mean(value: f64) -> String {
+    if value >= 100.0 {
+        grouped(value.round() as u64)
+    } else {
+        number(value)
+    }
+}
+
+/// `200,000`: thousands grouped, as a reader reads large counts.
+pub fn grouped(count: u64) -> String {
+    let digits = count.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
 }
 
 /// The day's top reported items: material before verbal, conflict before cooperation, then

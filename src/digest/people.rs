@@ -134,7 +134,10 @@ fn bounded(mut lines: Vec<Line>, max: usize, what: &str) -> Vec<Line> {
     if lines.len() > max {
         let left = lines.len() - (max - 1);
         lines.truncate(max - 1);
-        lines.push(line(format!("… and {left} more {what}"), Vec::new()));
+        lines.push(line(
+            format!("… and {} more {what}", super::compile::grouped(left as u64)),
+            Vec::new(),
+        ));
     }
     lines
 }
@@ -302,7 +305,10 @@ pub fn upcoming(inputs: &Inputs<'_>, day: &Day<'_>) -> Vec<Line> {
         lines.truncate(UPCOMING_LINES - 1);
         let planned = day.planned.len() + inputs.planned.len();
         let mut rest = line(
-            format!("… and {} more planned items and legs", total - lines.len()),
+            format!(
+                "… and {} more planned items and legs",
+                super::compile::grouped((total - lines.len()) as u64)
+            ),
             Vec::new(),
         );
         rest.more_items = (total - lines.len()) as u64;

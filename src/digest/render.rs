@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
+use super::compile::grouped;
 use super::model::{CitedItem, Digest, Dyad, Evidence, Line};
 use super::people::shortened;
 use crate::domain::values::format_date;
@@ -81,7 +82,7 @@ pub fn render(digest: &Digest, dyads: &[Dyad]) -> String {
             let _ = writeln!(
                 table,
                 "\n{} more pairs: ListDigestDyads with parent `{name}`.",
-                dyads.len() - TABLE_PAIRS
+                grouped((dyads.len() - TABLE_PAIRS) as u64)
             );
         }
         if markdown.len() + table.len() <= MARKDOWN_BUDGET {
@@ -139,7 +140,7 @@ fn line_text<'a>(
         text.push_str(&cited.join("; "));
     }
     if line.more_items > 0 && !line.agenda_items.is_empty() {
-        let _ = write!(text, "; and {} more", line.more_items);
+        let _ = write!(text, "; and {} more", grouped(line.more_items));
         if let Some(evidence) = &line.evidence {
             let _ = write!(text, " ({})", evidence_words(evidence));
         }
@@ -188,7 +189,11 @@ fn item_in_full(item: &CitedItem) -> String {
                 let _ = write!(text, ", {day}");
             }
             if item.source_count > 1 {
-                let _ = write!(text, ", and {} more sources", item.source_count - 1);
+                let _ = write!(
+                    text,
+                    ", and {} more sources",
+                    grouped(item.source_count - 1)
+                );
             }
         }
     }
