@@ -404,3 +404,4 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub mod search;
+pub(crate) mod sql;

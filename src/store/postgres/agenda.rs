@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row as _};
 
-use super::documents::{self, SELECT_COLUMNS, page_limit};
+use super::documents;
 use crate::domain::values::{format_date, parse_date};
 use crate::domain::{AgendaItem, DailyActivity, ResourceId, pairs};
 use crate::store::document::Document;
+use crate::store::sql::{SELECT_COLUMNS, page_limit};
 use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
 };
@@ -19,7 +20,7 @@ pub(super) async fn create(
     id: ResourceId,
     item: AgendaItem,
 ) -> StoreResult<Stored<AgendaItem>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
     let Some(seq) = documents::insert(&mut transaction, &id, &item, now).await? else {
@@ -46,8 +47,14 @@ pub(super) async fn update(
 ) -> StoreResult<Stored<AgendaItem>> {
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
-    let (old, stored) =
-        documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
+    let (old, stored) = documents::replace(
+        &mut transaction,
+        id,
+        precondition,
+        item,
+        crate::store::sql::now(),
+    )
+    .await?;
     clear_index(&mut transaction, old.seq).await?;
     write_index(&mut transaction, old.seq, &stored.value).await?;
     transaction.commit().await?;
@@ -79,7 +86,7 @@ pub(super) async fn import(
     pool: &PgPool,
     items: Vec<(ResourceId, AgendaItem)>,
 ) -> StoreResult<Vec<ImportOutcome>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     let mut transaction = pool.begin().await?;
     let mut references = References::default();
     let mut outcomes = Vec::with_capacity(items.len());

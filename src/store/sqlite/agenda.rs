@@ -11,14 +11,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{Datelike as _, NaiveDate};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 
-use super::documents::{self, Document, SELECT_COLUMNS};
+use super::documents;
 use super::fast::{self, Param, Readers, Sql};
-use super::officials::page_limit;
 use crate::domain::CountryPair as Pair;
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryCode, DailyActivity, ItemStatus, ResourceId, pairs,
     values::{format_date, parse_date},
 };
+use crate::store::document::Document;
+use crate::store::sql::SELECT_COLUMNS;
+use crate::store::sql::page_limit;
 use crate::store::{
     AgendaFilter, ImportOutcome, Page, PageRequest, PairNet, Precondition, StoreError, StoreResult,
     Stored,
@@ -32,7 +34,7 @@ pub(super) async fn create(
     id: ResourceId,
     item: AgendaItem,
 ) -> StoreResult<Stored<AgendaItem>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     let prepared = vec![Prepared::new(id, item)?];
     let mut transaction = pool.begin().await?;
     let mut outcomes = store_batch(&mut transaction, &prepared, now.timestamp_micros()).await?;
@@ -59,8 +61,14 @@ pub(super) async fn update(
     References::load(&mut transaction, &[&item])
         .await?
         .check(&item)?;
-    let (old, stored) =
-        documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
+    let (old, stored) = documents::replace(
+        &mut transaction,
+        id,
+        precondition,
+        item,
+        crate::store::sql::now(),
+    )
+    .await?;
     let mut cells = clear_index(&mut transaction, old.seq, &old.stored.value).await?;
     insert_index_rows(&mut transaction, &[(old.seq, &stored.value)]).await?;
     cells.extend(pair_cells(&stored.value));
@@ -103,7 +111,7 @@ pub(super) async fn import(
     pool: &SqlitePool,
     items: Vec<(ResourceId, AgendaItem)>,
 ) -> StoreResult<Vec<ImportOutcome>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     // Bodies and index rows are computed before the writer is taken.
     let prepared = items
         .into_iter()
@@ -127,7 +135,7 @@ struct Prepared {
 impl Prepared {
     fn new(id: ResourceId, item: AgendaItem) -> StoreResult<Self> {
         Ok(Self {
-            body: documents::encode_body(&item)?,
+            body: crate::store::sql::encode_body(&item)?,
             date: format_date(item.date),
             trip: item.trip.as_ref().map(ToString::to_string),
             id,
@@ -237,10 +245,10 @@ pub(super) async fn list(
         fast,
         &query,
         page.size,
-        documents::decode_columns::<AgendaItem>,
+        crate::store::sql::decode_columns::<AgendaItem>,
     )
     .await?;
-    Ok(documents::page_of(rows, more))
+    Ok(crate::store::sql::page_of(rows, more))
 }
 
 /// The page [`list`] reads, as stored records.
@@ -256,10 +264,10 @@ pub(super) async fn list_records(
         fast,
         &query,
         page.size,
-        documents::decode_record_columns::<AgendaItem>,
+        crate::store::sql::decode_record_columns::<AgendaItem>,
     )
     .await?;
-    Ok(documents::page_of(rows, more))
+    Ok(crate::store::sql::page_of(rows, more))
 }
 
 fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {

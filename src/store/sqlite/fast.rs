@@ -53,9 +53,9 @@ impl Sql {
     }
 }
 
-/// Runs a query selecting [`SELECT_COLUMNS`](super::documents::SELECT_COLUMNS) and decodes its
+/// Runs a query selecting [`SELECT_COLUMNS`](crate::store::sql::SELECT_COLUMNS) and decodes its
 /// rows: on the calling thread when `fast` readers exist, else through the sqlx pool.
-/// Runs a query selecting [`SELECT_COLUMNS`](super::documents::SELECT_COLUMNS) and decodes the
+/// Runs a query selecting [`SELECT_COLUMNS`](crate::store::sql::SELECT_COLUMNS) and decodes the
 /// first `keep` rows with `decode` (given the six columns in order); returns them and whether
 /// more rows followed. On the calling thread when `fast` readers exist, else through sqlx.
 pub(super) async fn rows<T>(
@@ -63,8 +63,8 @@ pub(super) async fn rows<T>(
     fast: Option<&Readers>,
     sql: &Sql,
     keep: usize,
-    decode: impl Fn(i64, &str, i64, i64, i64, &str) -> StoreResult<super::documents::Row<T>>,
-) -> StoreResult<(Vec<super::documents::Row<T>>, bool)> {
+    decode: impl Fn(i64, &str, i64, i64, i64, &str) -> StoreResult<crate::store::sql::Row<T>>,
+) -> StoreResult<(Vec<crate::store::sql::Row<T>>, bool)> {
     if let Some(readers) = fast {
         let mut rows = Vec::with_capacity(keep.min(512));
         let mut more = false;
