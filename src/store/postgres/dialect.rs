@@ -145,3 +145,11 @@ pub(super) async fn announce_publication(
         .await?;
     Ok(())
 }
+
+/// Each day's reported items and sources in `$1..=$2`, by date: counted from the items (the
+/// sources from their bodies), as replicas share no counters that would need locking on
+/// every write.
+pub(super) const DAILY_ACTIVITY: &str = "SELECT date, COUNT(*)::BIGINT, \
+        COALESCE(SUM(json_array_length(COALESCE(body::json -> 'sources', '[]'::json))), 0)::BIGINT \
+     FROM agenda_items WHERE status = 'REPORTED' AND date >= $1 AND date <= $2 \
+     GROUP BY date ORDER BY date";

@@ -3,6 +3,7 @@
 //! names its `dialect` module gives (`Db`, `Pool`, `Connection`, `DbRow` and the few
 //! fragments and steps that differ). What needs no database at all is here, as plain functions.
 
+mod agenda;
 mod digests;
 mod documents;
 mod officials;
@@ -10,6 +11,7 @@ mod store;
 mod subscriptions;
 mod trips;
 
+pub(crate) use agenda::agenda;
 pub(crate) use digests::digests;
 pub(crate) use documents::documents;
 pub(crate) use officials::officials;
@@ -143,4 +145,41 @@ pub(crate) fn page_limit(page: PageRequest) -> i64 {
 pub(crate) fn day_number(date: chrono::NaiveDate) -> i64 {
     use chrono::Datelike as _;
     i64::from(date.num_days_from_ce())
+}
+
+/// Whether the trip, leg and participants an agenda item names exist, by what the backend
+/// has read of them: `legs_of(trip id)` (`None` when the trip does not exist) and
+/// `official_exists(official id)`.
+pub(crate) fn check_references(
+    item: &crate::domain::AgendaItem,
+    legs_of: impl Fn(&str) -> Option<i64>,
+    official_exists: impl Fn(&str) -> bool,
+) -> StoreResult<()> {
+    if let Some(trip) = &item.trip {
+        let Some(legs) = legs_of(trip.id().as_str()) else {
+            return Err(StoreError::BadReference {
+                field: "trip".into(),
+                description: format!("{trip} does not exist"),
+            });
+        };
+        if let Some(leg) = item.leg
+            && i64::from(leg) >= legs
+        {
+            return Err(StoreError::BadReference {
+                field: "leg".into(),
+                description: format!(
+                    "{trip} has {legs} legs, so leg {leg} does not exist (legs count from 0)"
+                ),
+            });
+        }
+    }
+    for (position, participant) in item.participants.iter().enumerate() {
+        if !official_exists(participant.id().as_str()) {
+            return Err(StoreError::BadReference {
+                field: format!("participants[{position}]"),
+                description: format!("{participant} does not exist"),
+            });
+        }
+    }
+    Ok(())
 }

@@ -155,3 +155,8 @@ pub(super) async fn announce_publication(
 ) -> StoreResult<()> {
     Ok(())
 }
+
+/// Each day's reported items and sources in `$1..=$2`, by date: from the per-day counters
+/// that every write of an item keeps.
+pub(super) const DAILY_ACTIVITY: &str = "SELECT date, items, sources FROM agenda_item_days \
+     WHERE date >= $1 AND date <= $2 AND items > 0 ORDER BY date";
