@@ -31,13 +31,7 @@ pub(super) async fn create(
     };
     write_index(&mut transaction, seq, &item).await?;
     transaction.commit().await?;
-    Ok(Stored {
-        id,
-        value: item,
-        create_time: now,
-        update_time: now,
-        revision: 1,
-    })
+    Ok(crate::store::sql::created(id, item, now))
 }
 
 /// The trip, leg and participants the item names must exist; they stay share-locked.

@@ -183,3 +183,14 @@ pub(crate) fn check_references(
     }
     Ok(())
 }
+
+/// A resource as a create stores it: revision 1, created and updated `now`.
+pub(crate) fn created<T>(id: ResourceId, value: T, now: DateTime<Utc>) -> Stored<T> {
+    Stored {
+        id,
+        value,
+        create_time: now,
+        update_time: now,
+        revision: 1,
+    }
+}

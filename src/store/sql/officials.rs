@@ -28,13 +28,7 @@ macro_rules! officials {
                 });
             }
             transaction.commit().await?;
-            Ok(Stored {
-                id,
-                value: official,
-                create_time: now,
-                update_time: now,
-                revision: 1,
-            })
+            Ok(crate::store::sql::created(id, official, now))
         }
 
         pub(super) async fn update(

@@ -104,13 +104,7 @@ macro_rules! subscriptions {
                     resource: resource(id.as_str()),
                 });
             }
-            Ok(Stored {
-                id,
-                value: subscription,
-                create_time: now,
-                update_time: now,
-                revision: 1,
-            })
+            Ok(crate::store::sql::created(id, subscription, now))
         }
 
         pub(super) async fn get(pool: &Pool, id: &ResourceId) -> StoreResult<Stored<Subscription>> {

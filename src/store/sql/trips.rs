@@ -24,13 +24,7 @@ macro_rules! trips {
             };
             write_countries(&mut transaction, seq, &BTreeSet::new(), &countries(&trip)).await?;
             transaction.commit().await?;
-            Ok(Stored {
-                id,
-                value: trip,
-                create_time: now,
-                update_time: now,
-                revision: 1,
-            })
+            Ok(crate::store::sql::created(id, trip, now))
         }
 
         pub(super) async fn update(

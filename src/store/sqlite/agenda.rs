@@ -42,13 +42,7 @@ pub(super) async fn create(
     let id = outcome?;
     transaction.commit().await?;
     let item = prepared.into_iter().next().expect("one item").item;
-    Ok(Stored {
-        id,
-        value: item,
-        create_time: now,
-        update_time: now,
-        revision: 1,
-    })
+    Ok(crate::store::sql::created(id, item, now))
 }
 
 /// The trip, leg and participants the item names must exist.
