@@ -53,8 +53,6 @@ impl Sql {
     }
 }
 
-/// Runs a query selecting [`SELECT_COLUMNS`](crate::store::sql::SELECT_COLUMNS) and decodes its
-/// rows: on the calling thread when `fast` readers exist, else through the sqlx pool.
 /// Runs a query selecting [`SELECT_COLUMNS`](crate::store::sql::SELECT_COLUMNS) and decodes the
 /// first `keep` rows with `decode` (given the six columns in order); returns them and whether
 /// more rows followed. On the calling thread when `fast` readers exist, else through sqlx.
