@@ -1,4 +1,28 @@
 //! Storage: one trait, [`Store`], that every backend implements. Knows no transport.
+//!
+//! ## One store over two databases
+//!
+//! The statements are written once, in [`sql`]: each family (documents, officials, trips,
+//! agenda, digests, subscriptions, and the [`Store`] impl that forwards to them) is a
+//! `macro_rules!` that `sqlite` and `postgres` each stamp out in a module of their own, as
+//! vaultwarden's `db_run!` does. Inside, the names `Db`, `Pool`, `Connection` and `DbRow` and
+//! the few things that truly differ come from the backend's `dialect` module: row locks
+//! (`FOR UPDATE`, `FOR SHARE`: nothing on SQLite, whose one writer excludes every other), the
+//! clock leases are judged by (the database's on PostgreSQL, bound from the process on
+//! SQLite), `SKIP LOCKED` claims of due deliveries, the run claim, the ordering and NOTIFY of
+//! publications, and a handful of SQL fragments. Placeholders need no seam: sqlx binds `$1`,
+//! `$2`, … on SQLite too, and `QueryBuilder::push_bind` writes each database's own. What
+//! stays in one backend only is what only it has: SQLite's FTS5 upkeep, its pair and day
+//! tables and its fast readers; PostgreSQL's tsvector index rows and LISTEN.
+//!
+//! Why not one generic `impl<DB: sqlx::Database>`: every function would carry
+//! higher-ranked bounds for each type it binds or reads (`for<'q> T: Encode<'q, DB> +
+//! Type<DB>`, `for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>`), which Rust does
+//! not imply from a trait, so they would be restated at every call; and each backend's
+//! statements would still differ in the places listed above. Why not a query builder crate
+//! (sea-query): the statements are plain SQL that both databases already speak, and a builder
+//! would put an allocation-heavy layer on the hot reads. The macros expand to the same
+//! concrete sqlx calls each backend made before, so nothing on a hot path changes.
 
 pub mod digests;
 pub(crate) mod document;
@@ -364,3 +388,4 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub mod search;
+pub(crate) mod sql;

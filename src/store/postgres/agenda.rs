@@ -3,75 +3,53 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row as _};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use super::documents::{self, SELECT_COLUMNS, page_limit};
-use crate::domain::Resource as _;
-use crate::domain::values::{format_date, parse_date};
-use crate::domain::{AgendaItem, DailyActivity, ResourceId, pairs};
+use super::documents;
+use crate::domain::values::format_date;
+use crate::domain::{AgendaItem, ResourceId, pairs};
+use crate::store::sql::{Row, SELECT_COLUMNS, page_limit};
 use crate::store::{
-    AgendaFilter, ImportOutcome, Page, PageRequest, Precondition, StoreError, StoreResult, Stored,
+    AgendaFilter, ImportOutcome, Page, PageRequest, StoreError, StoreResult, Stored,
 };
+
+crate::store::sql::agenda!();
 
 pub(super) async fn create(
     pool: &PgPool,
     id: ResourceId,
     item: AgendaItem,
 ) -> StoreResult<Stored<AgendaItem>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     let mut transaction = pool.begin().await?;
     References::default().check(&mut transaction, &item).await?;
     let Some(seq) = documents::insert(&mut transaction, &id, &item, now).await? else {
         return Err(StoreError::AlreadyExists {
-            resource: AgendaItem::resource_name(&id),
+            resource: <AgendaItem as crate::domain::Resource>::resource_name(&id),
         });
     };
     write_index(&mut transaction, seq, &item).await?;
     transaction.commit().await?;
-    Ok(Stored {
-        id,
-        value: item,
-        create_time: now,
-        update_time: now,
-        revision: 1,
-    })
+    Ok(crate::store::sql::created(id, item, now))
 }
 
-pub(super) async fn update(
-    pool: &PgPool,
-    id: &ResourceId,
-    precondition: Precondition,
-    item: AgendaItem,
-) -> StoreResult<Stored<AgendaItem>> {
-    let mut transaction = pool.begin().await?;
-    References::default().check(&mut transaction, &item).await?;
-    let (old, stored) =
-        documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
-    clear_index(&mut transaction, old.seq).await?;
-    write_index(&mut transaction, old.seq, &stored.value).await?;
-    transaction.commit().await?;
-    Ok(stored)
+/// The trip, leg and participants the item names must exist; they stay share-locked.
+async fn check_item(connection: &mut PgConnection, item: &AgendaItem) -> StoreResult<()> {
+    References::default().check(connection, item).await
 }
 
-pub(super) async fn delete(
-    pool: &PgPool,
-    id: &ResourceId,
-    precondition: Precondition,
-) -> StoreResult<()> {
-    let mut transaction = pool.begin().await?;
-    remove(&mut transaction, id, precondition).await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
-/// Deletes an item and its index rows inside the caller's transaction.
-pub(super) async fn remove(
+/// Writes an updated item's index rows again.
+async fn reindex(
     connection: &mut PgConnection,
-    id: &ResourceId,
-    precondition: Precondition,
+    old: &Row<AgendaItem>,
+    new: &Stored<AgendaItem>,
 ) -> StoreResult<()> {
-    let old = documents::remove::<AgendaItem>(connection, id, precondition).await?;
+    clear_index(connection, old.seq).await?;
+    write_index(connection, old.seq, &new.value).await
+}
+
+/// Deletes a deleted item's index rows.
+async fn unindex(connection: &mut PgConnection, old: &Row<AgendaItem>) -> StoreResult<()> {
     clear_index(connection, old.seq).await
 }
 
@@ -79,7 +57,7 @@ pub(super) async fn import(
     pool: &PgPool,
     items: Vec<(ResourceId, AgendaItem)>,
 ) -> StoreResult<Vec<ImportOutcome>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     let mut transaction = pool.begin().await?;
     let mut references = References::default();
     let mut outcomes = Vec::with_capacity(items.len());
@@ -98,7 +76,7 @@ pub(super) async fn import(
                 outcomes.push(Ok(id));
             }
             None => outcomes.push(Err(StoreError::AlreadyExists {
-                resource: AgendaItem::resource_name(&id),
+                resource: <AgendaItem as crate::domain::Resource>::resource_name(&id),
             })),
         }
     }
@@ -176,7 +154,8 @@ pub(super) async fn list(
 }
 
 /// Checks that an item's trip, leg and participants exist, and share-locks them so they cannot
-/// be deleted before the item commits.
+/// be deleted before the item commits. Keyed by id: a trip's legs (`None`: no such trip), and
+/// whether an official exists.
 #[derive(Default)]
 struct References {
     trips: HashMap<String, Option<i64>>,
@@ -184,62 +163,36 @@ struct References {
 }
 
 impl References {
+    /// Reads (and share-locks) what the item names that earlier items of the batch did not.
     async fn check(&mut self, connection: &mut PgConnection, item: &AgendaItem) -> StoreResult<()> {
-        if let Some(trip) = &item.trip {
-            let name = trip.to_string();
-            let legs = match self.trips.get(&name) {
-                Some(known) => *known,
-                None => {
-                    let legs: Option<i64> =
-                        sqlx::query_scalar("SELECT json_array_length(body::json -> 'legs')::BIGINT FROM trips WHERE id = $1 FOR SHARE")
-                            .bind(trip.id().as_str())
-                            .fetch_optional(&mut *connection)
-                            .await?;
-                    self.trips.insert(name.clone(), legs);
-                    legs
-                }
-            };
-            let Some(legs) = legs else {
-                return Err(StoreError::BadReference {
-                    field: "trip".into(),
-                    description: format!("{name} does not exist"),
-                });
-            };
-            if let Some(leg) = item.leg
-                && i64::from(leg) >= legs
-            {
-                return Err(StoreError::BadReference {
-                    field: "leg".into(),
-                    description: format!(
-                        "{name} has {legs} legs, so leg {leg} does not exist (legs count from 0)"
-                    ),
-                });
+        if let Some(trip) = &item.trip
+            && !self.trips.contains_key(trip.id().as_str())
+        {
+            let legs: Option<i64> = sqlx::query_scalar(
+                "SELECT json_array_length(body::json -> 'legs')::BIGINT FROM trips WHERE id = $1 FOR SHARE",
+            )
+            .bind(trip.id().as_str())
+            .fetch_optional(&mut *connection)
+            .await?;
+            self.trips.insert(trip.id().as_str().to_owned(), legs);
+        }
+        for participant in &item.participants {
+            if !self.officials.contains_key(participant.id().as_str()) {
+                let exists =
+                    sqlx::query_scalar::<_, i32>("SELECT 1 FROM officials WHERE id = $1 FOR SHARE")
+                        .bind(participant.id().as_str())
+                        .fetch_optional(&mut *connection)
+                        .await?
+                        .is_some();
+                self.officials
+                    .insert(participant.id().as_str().to_owned(), exists);
             }
         }
-        for (position, participant) in item.participants.iter().enumerate() {
-            let name = participant.to_string();
-            let exists = match self.officials.get(&name) {
-                Some(known) => *known,
-                None => {
-                    let exists = sqlx::query_scalar::<_, i32>(
-                        "SELECT 1 FROM officials WHERE id = $1 FOR SHARE",
-                    )
-                    .bind(participant.id().as_str())
-                    .fetch_optional(&mut *connection)
-                    .await?
-                    .is_some();
-                    self.officials.insert(name.clone(), exists);
-                    exists
-                }
-            };
-            if !exists {
-                return Err(StoreError::BadReference {
-                    field: format!("participants[{position}]"),
-                    description: format!("{name} does not exist"),
-                });
-            }
-        }
-        Ok(())
+        crate::store::sql::check_references(
+            item,
+            |trip| self.trips.get(trip).copied().flatten(),
+            |official| self.officials.get(official).copied().unwrap_or(false),
+        )
     }
 }
 
@@ -297,63 +250,4 @@ async fn clear_index(connection: &mut PgConnection, seq: i64) -> StoreResult<()>
             .await?;
     }
     Ok(())
-}
-
-/// The PLANNED items dated `from..=to`, by date and position.
-pub(super) async fn planned_items_between(
-    pool: &PgPool,
-    from: NaiveDate,
-    to: NaiveDate,
-    limit: usize,
-) -> StoreResult<Vec<Stored<AgendaItem>>> {
-    let sql = format!(
-        "SELECT {SELECT_COLUMNS} FROM agenda_items \
-         WHERE status = 'PLANNED' AND date >= $1 AND date <= $2 ORDER BY date, seq LIMIT $3"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(format_date(from))
-        .bind(format_date(to))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|row| documents::decode::<AgendaItem>(row).map(|decoded| decoded.stored))
-        .collect()
-}
-
-/// Each day's reported items and sources in `from..=to`, counted from the items (the sources
-/// from their bodies: replicas share no counters that would need locking on every write).
-pub(super) async fn daily_activity(
-    pool: &PgPool,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> StoreResult<Vec<DailyActivity>> {
-    let rows = sqlx::query(
-        "SELECT date, COUNT(*)::BIGINT, \
-                COALESCE(SUM(json_array_length(COALESCE(body::json -> 'sources', '[]'::json))), 0)::BIGINT \
-         FROM agenda_items WHERE status = 'REPORTED' AND date >= $1 AND date <= $2 \
-         GROUP BY date ORDER BY date",
-    )
-    .bind(format_date(from))
-    .bind(format_date(to))
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let date: String = row.try_get(0)?;
-            let count = |column: usize| -> StoreResult<u64> {
-                let value: i64 = row.try_get(column)?;
-                u64::try_from(value).map_err(|_| {
-                    StoreError::Internal(format!("activity of {date} counted negative"))
-                })
-            };
-            Ok(DailyActivity {
-                date: parse_date(&date).map_err(|problem| {
-                    StoreError::Internal(format!("stored agenda item date: {problem}"))
-                })?,
-                items: count(1)?,
-                sources: count(2)?,
-            })
-        })
-        .collect()
 }

@@ -3,6 +3,7 @@
 //! due times judged by the database's clock; LISTEN/NOTIFY to tell every replica of a digest.
 
 mod agenda;
+mod dialect;
 mod digests;
 mod documents;
 mod officials;
@@ -12,7 +13,6 @@ mod trips;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::broadcast;
@@ -22,8 +22,8 @@ use super::digests::{
     PublishedDigest, RunClaim, RunFilter,
 };
 use super::{
-    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, Store,
-    StoreError, StoreResult, Stored, TripFilter,
+    AgendaFilter, ImportOutcome, OfficialFilter, Page, PageRequest, Precondition, StoreError,
+    StoreResult, Stored, TripFilter,
 };
 use crate::digest::{Compiled, DigestName};
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
@@ -38,6 +38,15 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// One pool serves reads and writes: every replica reads what any has committed.
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Connects to `url` (`postgres://user@host:port/database`) and applies pending migrations
     /// (sqlx serializes migrating replicas with an advisory lock).
     pub async fn open(url: &str) -> StoreResult<Self> {
@@ -71,82 +80,12 @@ impl PostgresStore {
     }
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn create_official(
-        &self,
-        id: ResourceId,
-        official: Official,
-    ) -> StoreResult<Stored<Official>> {
-        officials::create(&self.pool, id, official).await
-    }
+crate::store::sql::store_impl!(PostgresStore, {
     async fn get_official(&self, id: &ResourceId) -> StoreResult<Stored<Official>> {
         documents::get(&self.pool, id).await
     }
-    async fn list_officials(
-        &self,
-        filter: &OfficialFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<Stored<Official>>> {
-        officials::list(&self.pool, filter, page).await
-    }
-    async fn update_official(
-        &self,
-        id: &ResourceId,
-        precondition: Precondition,
-        official: Official,
-    ) -> StoreResult<Stored<Official>> {
-        officials::update(&self.pool, id, precondition, official).await
-    }
-    async fn delete_official(
-        &self,
-        id: &ResourceId,
-        precondition: Precondition,
-    ) -> StoreResult<()> {
-        officials::delete(&self.pool, id, precondition).await
-    }
-
-    async fn create_trip(&self, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>> {
-        trips::create(&self.pool, id, trip).await
-    }
     async fn get_trip(&self, id: &ResourceId) -> StoreResult<Stored<Trip>> {
         documents::get(&self.pool, id).await
-    }
-    async fn list_trips(
-        &self,
-        filter: &TripFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<Stored<Trip>>> {
-        trips::list(&self.pool, filter, page).await
-    }
-    async fn update_trip(
-        &self,
-        id: &ResourceId,
-        precondition: Precondition,
-        trip: Trip,
-    ) -> StoreResult<Stored<Trip>> {
-        trips::update(&self.pool, id, precondition, trip).await
-    }
-    async fn delete_trip(
-        &self,
-        id: &ResourceId,
-        precondition: Precondition,
-        force: bool,
-    ) -> StoreResult<()> {
-        trips::delete(&self.pool, id, precondition, force).await
-    }
-
-    async fn create_agenda_item(
-        &self,
-        id: ResourceId,
-        item: AgendaItem,
-    ) -> StoreResult<Stored<AgendaItem>> {
-        agenda::create(&self.pool, id, item).await
     }
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>> {
         documents::get(&self.pool, id).await
@@ -158,187 +97,6 @@ impl Store for PostgresStore {
     ) -> StoreResult<Page<Stored<AgendaItem>>> {
         agenda::list(&self.pool, filter, page).await
     }
-    async fn update_agenda_item(
-        &self,
-        id: &ResourceId,
-        precondition: Precondition,
-        item: AgendaItem,
-    ) -> StoreResult<Stored<AgendaItem>> {
-        agenda::update(&self.pool, id, precondition, item).await
-    }
-    async fn delete_agenda_item(
-        &self,
-        id: &ResourceId,
-        precondition: Precondition,
-    ) -> StoreResult<()> {
-        agenda::delete(&self.pool, id, precondition).await
-    }
-    async fn import_agenda_items(
-        &self,
-        items: Vec<(ResourceId, AgendaItem)>,
-    ) -> StoreResult<Vec<ImportOutcome>> {
-        agenda::import(&self.pool, items).await
-    }
-
-    async fn agenda_items_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<Stored<AgendaItem>>> {
-        digests::agenda_items_between(&self.pool, from, to).await
-    }
-    async fn all_officials(&self) -> StoreResult<Vec<Stored<Official>>> {
-        digests::all_officials(&self.pool).await
-    }
-    async fn planned_items_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: usize,
-    ) -> StoreResult<Vec<Stored<AgendaItem>>> {
-        agenda::planned_items_between(&self.pool, from, to, limit).await
-    }
-    async fn daily_activity(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<DailyActivity>> {
-        agenda::daily_activity(&self.pool, from, to).await
-    }
-    async fn trips_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<Stored<Trip>>> {
-        digests::trips_between(&self.pool, from, to).await
-    }
-
-    async fn claim_run(
-        &self,
-        kind: &str,
-        date: NaiveDate,
-        claim: &RunClaim,
-    ) -> StoreResult<ClaimOutcome> {
-        digests::claim_run(&self.pool, kind, date, claim).await
-    }
-    async fn finish_run(
-        &self,
-        kind: &str,
-        date: NaiveDate,
-        owner: &str,
-        compiled: &Compiled,
-        deliver: bool,
-    ) -> StoreResult<PublishedDigest> {
-        digests::finish_run(&self.pool, kind, date, owner, compiled, deliver).await
-    }
-    async fn fail_run(
-        &self,
-        kind: &str,
-        date: NaiveDate,
-        owner: &str,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<()> {
-        digests::fail_run(&self.pool, kind, date, owner, error, retry_at).await
-    }
-    async fn get_run(&self, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>> {
-        digests::get_run(&self.pool, kind, date).await
-    }
-    async fn list_runs(
-        &self,
-        filter: &RunFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<DigestRun>> {
-        digests::list_runs(&self.pool, filter, page).await
-    }
-    async fn last_done_day(&self, kind: &str) -> StoreResult<Option<NaiveDate>> {
-        digests::last_done_day(&self.pool, kind).await
-    }
-
-    async fn get_digest(&self, name: &DigestName) -> StoreResult<PublishedDigest> {
-        digests::get_digest(&self.pool, name).await
-    }
-    async fn list_digest_dyads(
-        &self,
-        name: &DigestName,
-        order: DyadOrder,
-        page: PageRequest,
-    ) -> StoreResult<DyadPage> {
-        digests::list_digest_dyads(&self.pool, name, order, page).await
-    }
-    async fn list_digests(
-        &self,
-        filter: &DigestFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<PublishedDigest>> {
-        digests::list_digests(&self.pool, filter, page).await
-    }
-    async fn publications_after(
-        &self,
-        cursor: i64,
-        kind: Option<&str>,
-        limit: usize,
-    ) -> StoreResult<Vec<PublishedDigest>> {
-        digests::publications_after(&self.pool, cursor, kind, limit).await
-    }
-    async fn latest_publication(&self) -> StoreResult<i64> {
-        digests::latest_publication(&self.pool).await
-    }
-
-    async fn create_subscription(
-        &self,
-        id: ResourceId,
-        subscription: Subscription,
-    ) -> StoreResult<Stored<Subscription>> {
-        subscriptions::create(&self.pool, id, subscription).await
-    }
-    async fn get_subscription(&self, id: &ResourceId) -> StoreResult<Stored<Subscription>> {
-        subscriptions::get(&self.pool, id).await
-    }
-    async fn list_subscriptions(
-        &self,
-        kind: Option<&str>,
-        page: PageRequest,
-    ) -> StoreResult<Page<Stored<Subscription>>> {
-        subscriptions::list(&self.pool, kind, page).await
-    }
-    async fn delete_subscription(&self, id: &ResourceId) -> StoreResult<()> {
-        subscriptions::delete(&self.pool, id).await
-    }
-
-    async fn list_deliveries(
-        &self,
-        subscription: &ResourceId,
-        state: Option<DeliveryState>,
-        page: PageRequest,
-    ) -> StoreResult<Page<Delivery>> {
-        subscriptions::list_deliveries(&self.pool, subscription, state, page).await
-    }
-    async fn claim_due_deliveries(
-        &self,
-        lease: chrono::Duration,
-        limit: usize,
-    ) -> StoreResult<Vec<DueDelivery>> {
-        subscriptions::claim_due(&self.pool, lease, limit).await
-    }
-    async fn record_attempt(
-        &self,
-        delivery_id: &str,
-        outcome: &AttemptOutcome,
-    ) -> StoreResult<Delivery> {
-        subscriptions::record_attempt(&self.pool, delivery_id, outcome).await
-    }
-    async fn redeliver(
-        &self,
-        subscription: &ResourceId,
-        delivery_id: &str,
-    ) -> StoreResult<Delivery> {
-        subscriptions::redeliver(&self.pool, subscription, delivery_id).await
-    }
-    async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        subscriptions::next_due(&self.pool).await
-    }
-
     /// Forwards NOTIFYs of publications committed by any replica; reconnects after a lost
     /// connection (WatchDigests also polls, so nothing is lost while it is down).
     fn forward_publications(&self, sender: broadcast::Sender<i64>) {
@@ -347,7 +105,7 @@ impl Store for PostgresStore {
             loop {
                 match PgListener::connect_with(&pool).await {
                     Ok(mut listener) => {
-                        if let Err(error) = listener.listen(digests::PUBLICATIONS_CHANNEL).await {
+                        if let Err(error) = listener.listen(dialect::PUBLICATIONS_CHANNEL).await {
                             tracing::warn!(%error, "cannot listen for publications");
                         } else {
                             loop {
@@ -379,7 +137,7 @@ impl Store for PostgresStore {
             previous.abort();
         }
     }
-}
+});
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {

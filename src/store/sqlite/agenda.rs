@@ -11,19 +11,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{Datelike as _, NaiveDate};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 
-use super::documents::{self, SELECT_COLUMNS};
+use super::documents;
 use super::fast::{self, Param, Readers, Sql};
-use super::officials::page_limit;
 use crate::domain::CountryPair as Pair;
-use crate::domain::Resource as _;
 use crate::domain::{
-    AgendaItem, AgendaItemRecord, CountryCode, DailyActivity, ItemStatus, ResourceId, pairs,
-    values::{format_date, parse_date},
+    AgendaItem, AgendaItemRecord, CountryCode, ItemStatus, ResourceId, pairs, values::format_date,
 };
+use crate::store::sql::page_limit;
+use crate::store::sql::{Row, SELECT_COLUMNS};
 use crate::store::{
-    AgendaFilter, ImportOutcome, Page, PageRequest, PairNet, Precondition, StoreError, StoreResult,
-    Stored,
+    AgendaFilter, ImportOutcome, Page, PageRequest, PairNet, StoreError, StoreResult, Stored,
 };
+
+crate::store::sql::agenda!();
 
 /// Rows per multi-row statement: well under SQLite's limit of 32,766 bound parameters.
 const ROWS_PER_STATEMENT: usize = 256;
@@ -33,7 +33,7 @@ pub(super) async fn create(
     id: ResourceId,
     item: AgendaItem,
 ) -> StoreResult<Stored<AgendaItem>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     let prepared = vec![Prepared::new(id, item)?];
     let mut transaction = pool.begin().await?;
     let mut outcomes = store_batch(&mut transaction, &prepared, now.timestamp_micros()).await?;
@@ -41,58 +41,33 @@ pub(super) async fn create(
     let id = outcome?;
     transaction.commit().await?;
     let item = prepared.into_iter().next().expect("one item").item;
-    Ok(Stored {
-        id,
-        value: item,
-        create_time: now,
-        update_time: now,
-        revision: 1,
-    })
+    Ok(crate::store::sql::created(id, item, now))
 }
 
-pub(super) async fn update(
-    pool: &SqlitePool,
-    id: &ResourceId,
-    precondition: Precondition,
-    item: AgendaItem,
-) -> StoreResult<Stored<AgendaItem>> {
-    let mut transaction = pool.begin().await?;
-    References::load(&mut transaction, &[&item])
-        .await?
-        .check(&item)?;
-    let (old, stored) =
-        documents::replace(&mut transaction, id, precondition, item, documents::now()).await?;
-    let mut cells = clear_index(&mut transaction, old.seq, &old.stored.value).await?;
-    insert_index_rows(&mut transaction, &[(old.seq, &stored.value)]).await?;
-    cells.extend(pair_cells(&stored.value));
-    // The item keeps its place in `seq` order, so its pairs' daily nets are summed again.
-    recompute_pair_days(&mut transaction, &cells).await?;
+/// The trip, leg and participants the item names must exist.
+async fn check_item(connection: &mut SqliteConnection, item: &AgendaItem) -> StoreResult<()> {
+    References::load(connection, &[item]).await?.check(item)
+}
+
+/// Writes an updated item's index rows again; it keeps its place in `seq` order, so its
+/// pairs' daily nets are summed again.
+async fn reindex(
+    connection: &mut SqliteConnection,
+    old: &Row<AgendaItem>,
+    new: &Stored<AgendaItem>,
+) -> StoreResult<()> {
+    let mut cells = clear_index(connection, old.seq, &old.stored.value).await?;
+    insert_index_rows(connection, &[(old.seq, &new.value)]).await?;
+    cells.extend(pair_cells(&new.value));
+    recompute_pair_days(connection, &cells).await?;
     let mut days = DayCounts::default();
     days.add(&old.stored.value, -1);
-    days.add(&stored.value, 1);
-    days.apply(&mut transaction).await?;
-    transaction.commit().await?;
-    Ok(stored)
+    days.add(&new.value, 1);
+    days.apply(connection).await
 }
 
-pub(super) async fn delete(
-    pool: &SqlitePool,
-    id: &ResourceId,
-    precondition: Precondition,
-) -> StoreResult<()> {
-    let mut transaction = pool.begin().await?;
-    remove(&mut transaction, id, precondition).await?;
-    transaction.commit().await?;
-    Ok(())
-}
-
-/// Deletes an item and its index rows inside the caller's transaction.
-pub(super) async fn remove(
-    connection: &mut SqliteConnection,
-    id: &ResourceId,
-    precondition: Precondition,
-) -> StoreResult<()> {
-    let old = documents::remove::<AgendaItem>(connection, id, precondition).await?;
+/// Deletes a deleted item's index rows and takes it out of its pairs' and day's sums.
+async fn unindex(connection: &mut SqliteConnection, old: &Row<AgendaItem>) -> StoreResult<()> {
     let cells = clear_index(connection, old.seq, &old.stored.value).await?;
     recompute_pair_days(connection, &cells).await?;
     let mut days = DayCounts::default();
@@ -104,7 +79,7 @@ pub(super) async fn import(
     pool: &SqlitePool,
     items: Vec<(ResourceId, AgendaItem)>,
 ) -> StoreResult<Vec<ImportOutcome>> {
-    let now = documents::now();
+    let now = crate::store::sql::now();
     // Bodies and index rows are computed before the writer is taken.
     let prepared = items
         .into_iter()
@@ -128,7 +103,7 @@ struct Prepared {
 impl Prepared {
     fn new(id: ResourceId, item: AgendaItem) -> StoreResult<Self> {
         Ok(Self {
-            body: documents::encode_body(&item)?,
+            body: crate::store::sql::encode_body(&item)?,
             date: format_date(item.date),
             trip: item.trip.as_ref().map(ToString::to_string),
             id,
@@ -171,7 +146,7 @@ async fn store_batch(
                 Ok(entry.id.clone())
             }
             None => Err(StoreError::AlreadyExists {
-                resource: AgendaItem::resource_name(&entry.id),
+                resource: <AgendaItem as crate::domain::Resource>::resource_name(&entry.id),
             }),
         });
     }
@@ -238,10 +213,10 @@ pub(super) async fn list(
         fast,
         &query,
         page.size,
-        documents::decode_columns::<AgendaItem>,
+        crate::store::sql::decode_columns::<AgendaItem>,
     )
     .await?;
-    Ok(documents::page_of(rows, more))
+    Ok(crate::store::sql::page_of(rows, more))
 }
 
 /// The page [`list`] reads, as stored records.
@@ -257,10 +232,10 @@ pub(super) async fn list_records(
         fast,
         &query,
         page.size,
-        documents::decode_record_columns::<AgendaItem>,
+        crate::store::sql::decode_record_columns::<AgendaItem>,
     )
     .await?;
-    Ok(documents::page_of(rows, more))
+    Ok(crate::store::sql::page_of(rows, more))
 }
 
 fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
@@ -453,34 +428,11 @@ impl References {
     }
 
     fn check(&self, item: &AgendaItem) -> StoreResult<()> {
-        if let Some(trip) = &item.trip {
-            let name = trip.to_string();
-            let Some(legs) = self.trips.get(trip.id().as_str()).copied() else {
-                return Err(StoreError::BadReference {
-                    field: "trip".into(),
-                    description: format!("{name} does not exist"),
-                });
-            };
-            if let Some(leg) = item.leg
-                && i64::from(leg) >= legs
-            {
-                return Err(StoreError::BadReference {
-                    field: "leg".into(),
-                    description: format!(
-                        "{name} has {legs} legs, so leg {leg} does not exist (legs count from 0)"
-                    ),
-                });
-            }
-        }
-        for (position, participant) in item.participants.iter().enumerate() {
-            if !self.officials.contains(participant.id().as_str()) {
-                return Err(StoreError::BadReference {
-                    field: format!("participants[{position}]"),
-                    description: format!("{participant} does not exist"),
-                });
-            }
-        }
-        Ok(())
+        crate::store::sql::check_references(
+            item,
+            |trip| self.trips.get(trip).copied(),
+            |official| self.officials.contains(official),
+        )
     }
 }
 
@@ -1027,66 +979,10 @@ pub(super) async fn fill_status_and_pair_tables(pool: &SqlitePool) -> StoreResul
     Ok(())
 }
 
-/// The PLANNED items dated `from..=to`, by date and position, through the planned items'
-/// own partial index.
-pub(super) async fn planned_items_between(
-    pool: &SqlitePool,
-    from: NaiveDate,
-    to: NaiveDate,
-    limit: usize,
-) -> StoreResult<Vec<Stored<AgendaItem>>> {
-    let sql = format!(
-        "SELECT {SELECT_COLUMNS} FROM agenda_items \
-         WHERE status = 'PLANNED' AND date >= ? AND date <= ? ORDER BY date, seq LIMIT ?"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(format_date(from))
-        .bind(format_date(to))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|row| documents::decode::<AgendaItem>(row).map(|decoded| decoded.stored))
-        .collect()
-}
-
-/// Each day's reported items and sources in `from..=to`, from the per-day counters.
-pub(super) async fn daily_activity(
-    pool: &SqlitePool,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> StoreResult<Vec<DailyActivity>> {
-    let rows = sqlx::query(
-        "SELECT date, items, sources FROM agenda_item_days \
-         WHERE date >= ? AND date <= ? AND items > 0 ORDER BY date",
-    )
-    .bind(format_date(from))
-    .bind(format_date(to))
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let date: String = row.try_get(0)?;
-            let count = |column: usize| -> StoreResult<u64> {
-                let value: i64 = row.try_get(column)?;
-                u64::try_from(value).map_err(|_| {
-                    StoreError::Internal(format!("stored activity of {date} is negative"))
-                })
-            };
-            Ok(DailyActivity {
-                date: parse_date(&date).map_err(|problem| {
-                    StoreError::Internal(format!("stored activity date: {problem}"))
-                })?,
-                items: count(1)?,
-                sources: count(2)?,
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Precondition;
 
     #[test]
     fn pairs_and_days_pack_and_unpack() {

@@ -1,20 +1,20 @@
 //! The hot reads (a resource by id, a page of agenda items, a day's items for the digest),
-//! run through the SQLite C API on the calling thread.
+//! run through rusqlite on the calling thread, over the same SQLite (`libsqlite3-sys`) that
+//! sqlx links.
 //!
 //! sqlx gives every SQLite connection a thread of its own and hands each statement and each
 //! row across threads; for a lookup that SQLite answers from its page cache in microseconds,
 //! those hand-offs (futex wake-ups, context switches) cost several times the lookup. These
 //! connections are read-only, each behind a mutex that is held only while one statement runs
-//! (never across an `.await`), with their prepared statements kept.
+//! (never across an `.await`), with their prepared statements cached.
 
-use std::collections::HashMap;
-use std::ffi::{CStr, CString, c_int};
 use std::path::Path;
-use std::ptr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use libsqlite3_sys as ffi;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{OpenFlags, ToSql};
 
 use crate::store::{StoreError, StoreResult};
 
@@ -53,9 +53,7 @@ impl Sql {
     }
 }
 
-/// Runs a query selecting [`SELECT_COLUMNS`](super::documents::SELECT_COLUMNS) and decodes its
-/// rows: on the calling thread when `fast` readers exist, else through the sqlx pool.
-/// Runs a query selecting [`SELECT_COLUMNS`](super::documents::SELECT_COLUMNS) and decodes the
+/// Runs a query selecting [`SELECT_COLUMNS`](crate::store::sql::SELECT_COLUMNS) and decodes the
 /// first `keep` rows with `decode` (given the six columns in order); returns them and whether
 /// more rows followed. On the calling thread when `fast` readers exist, else through sqlx.
 pub(super) async fn rows<T>(
@@ -63,8 +61,8 @@ pub(super) async fn rows<T>(
     fast: Option<&Readers>,
     sql: &Sql,
     keep: usize,
-    decode: impl Fn(i64, &str, i64, i64, i64, &str) -> StoreResult<super::documents::Row<T>>,
-) -> StoreResult<(Vec<super::documents::Row<T>>, bool)> {
+    decode: impl Fn(i64, &str, i64, i64, i64, &str) -> StoreResult<crate::store::sql::Row<T>>,
+) -> StoreResult<(Vec<crate::store::sql::Row<T>>, bool)> {
     if let Some(readers) = fast {
         let mut rows = Vec::with_capacity(keep.min(512));
         let mut more = false;
@@ -150,106 +148,43 @@ impl Readers {
     }
 }
 
-pub(super) struct Connection {
-    db: *mut ffi::sqlite3,
-    statements: HashMap<String, *mut ffi::sqlite3_stmt>,
-}
+/// Distinct statements a connection keeps prepared (list queries differ by their filters).
+const CACHED_STATEMENTS: usize = 128;
 
-// SAFETY: the connection is opened with SQLITE_OPEN_NOMUTEX (multi-thread mode): it may move
-// between threads as long as one thread uses it at a time, which the Mutex in `Readers`
-// ensures; its statements belong to it and move with it.
-unsafe impl Send for Connection {}
+pub(super) struct Connection {
+    connection: rusqlite::Connection,
+}
 
 impl Connection {
     fn open(path: &Path, pragmas: &[String]) -> StoreResult<Self> {
-        let filename = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
-            StoreError::Unavailable(format!("bad database path {}", path.display()))
+        let connection = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| {
+            StoreError::Unavailable(format!(
+                "cannot open {}: {}",
+                path.display(),
+                message(&error)
+            ))
         })?;
-        let mut db = ptr::null_mut();
-        // SAFETY: a valid C string and out-pointer; on failure the handle is closed below.
-        let code = unsafe {
-            ffi::sqlite3_open_v2(
-                filename.as_ptr(),
-                &mut db,
-                ffi::SQLITE_OPEN_READONLY | ffi::SQLITE_OPEN_NOMUTEX,
-                ptr::null(),
-            )
-        };
-        let mut connection = Self {
-            db,
-            statements: HashMap::new(),
-        };
-        if code != ffi::SQLITE_OK {
-            let error = connection.error(code);
-            return Err(StoreError::Unavailable(format!(
-                "cannot open {}: {error}",
-                path.display()
-            )));
-        }
-        // SAFETY: an open handle.
-        unsafe {
-            ffi::sqlite3_busy_timeout(connection.db, 5_000);
-        }
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(to_store)?;
+        connection.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        let connection = Self { connection };
         for pragma in pragmas {
-            connection.execute(pragma)?;
+            connection
+                .connection
+                .execute_batch(pragma)
+                .map_err(to_store)?;
         }
         Ok(connection)
     }
 
-    fn error(&self, code: c_int) -> StoreError {
-        // SAFETY: errmsg is valid until the next call on this handle; copied at once.
-        let message = unsafe {
-            let text = ffi::sqlite3_errmsg(self.db);
-            if text.is_null() {
-                String::from("unknown error")
-            } else {
-                CStr::from_ptr(text).to_string_lossy().into_owned()
-            }
-        };
-        let message = format!("error returned from database: (code: {code}) {message}");
-        match code & 0xff {
-            ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED => StoreError::Unavailable(message),
-            _ => StoreError::Internal(message),
-        }
-    }
-
+    #[cfg(test)]
     fn execute(&mut self, sql: &str) -> StoreResult<()> {
         self.query(sql, &[], |_| Ok(true))
-    }
-
-    fn statement(&mut self, sql: &str) -> StoreResult<*mut ffi::sqlite3_stmt> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(*statement);
-        }
-        let mut statement = ptr::null_mut();
-        let length = c_int::try_from(sql.len())
-            .map_err(|_| StoreError::Internal("statement too long".into()))?;
-        // SAFETY: the SQL text is valid for `length` bytes; the out-pointer is valid.
-        let code = unsafe {
-            ffi::sqlite3_prepare_v3(
-                self.db,
-                sql.as_ptr().cast(),
-                length,
-                ffi::SQLITE_PREPARE_PERSISTENT,
-                &mut statement,
-                ptr::null_mut(),
-            )
-        };
-        if code != ffi::SQLITE_OK {
-            return Err(self.error(code));
-        }
-        // Keep the statements of a bounded number of distinct queries (list queries differ by
-        // their filters); beyond that, start over.
-        if self.statements.len() >= 128 {
-            for (_, old) in self.statements.drain() {
-                // SAFETY: statements of this connection, not in use (the caller holds it).
-                unsafe {
-                    ffi::sqlite3_finalize(old);
-                }
-            }
-        }
-        self.statements.insert(sql.to_owned(), statement);
-        Ok(statement)
     }
 
     /// Runs `sql` with `params`, handing each row to `row` until it returns `false`. The
@@ -260,107 +195,91 @@ impl Connection {
         params: &[Param],
         mut row: impl FnMut(&Row<'_>) -> StoreResult<bool>,
     ) -> StoreResult<()> {
-        let statement = self.statement(sql)?;
-        let reset = Reset(statement);
-        for (index, param) in params.iter().enumerate() {
-            let position = c_int::try_from(index + 1)
-                .map_err(|_| StoreError::Internal("too many parameters".into()))?;
-            // SAFETY: the statement is live; text stays borrowed until `reset` runs (STATIC).
-            let code = unsafe {
-                match param {
-                    Param::Int(value) => ffi::sqlite3_bind_int64(statement, position, *value),
-                    Param::Text(text) => ffi::sqlite3_bind_text(
-                        statement,
-                        position,
-                        text.as_ptr().cast(),
-                        c_int::try_from(text.len())
-                            .map_err(|_| StoreError::Internal("parameter too long".into()))?,
-                        ffi::SQLITE_STATIC(),
-                    ),
-                }
-            };
-            if code != ffi::SQLITE_OK {
-                return Err(self.error(code));
+        let mut statement = self.connection.prepare_cached(sql).map_err(to_store)?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(to_store)?;
+        while let Some(current) = rows.next().map_err(to_store)? {
+            if !row(&Row(current))? {
+                break;
             }
         }
-        loop {
-            // SAFETY: a live, bound statement.
-            match unsafe { ffi::sqlite3_step(statement) } {
-                ffi::SQLITE_ROW => {
-                    if !row(&Row {
-                        statement,
-                        _connection: std::marker::PhantomData,
-                    })? {
-                        break;
-                    }
-                }
-                ffi::SQLITE_DONE => break,
-                code => return Err(self.error(code)),
-            }
-        }
-        drop(reset);
         Ok(())
     }
 }
 
-/// Resets and unbinds a statement when dropped.
-struct Reset(*mut ffi::sqlite3_stmt);
-
-impl Drop for Reset {
-    fn drop(&mut self) {
-        // SAFETY: a live statement of a connection the caller holds.
-        unsafe {
-            ffi::sqlite3_reset(self.0);
-            ffi::sqlite3_clear_bindings(self.0);
-        }
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Int(value) => ToSqlOutput::Borrowed(ValueRef::Integer(*value)),
+            Param::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        })
     }
 }
 
-impl Drop for Connection {
-    fn drop(&mut self) {
-        // SAFETY: this connection's statements and handle, used by no one else now.
-        unsafe {
-            for (_, statement) in self.statements.drain() {
-                ffi::sqlite3_finalize(statement);
-            }
-            ffi::sqlite3_close(self.db);
+/// SQLite's message, without rusqlite's wording around it.
+fn message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, Some(text)) => {
+            format!("(code: {}) {text}", failure.extended_code)
         }
+        other => other.to_string(),
     }
 }
 
-/// The current row of a running statement; its text is valid while the row is.
-pub(super) struct Row<'a> {
-    statement: *mut ffi::sqlite3_stmt,
-    _connection: std::marker::PhantomData<&'a mut Connection>,
+fn to_store(error: rusqlite::Error) -> StoreError {
+    let text = format!("error returned from database: {}", message(&error));
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(text)
+        }
+        _ => StoreError::Internal(text),
+    }
 }
+
+/// The current row of a running statement; its text is valid while the row is. Values are
+/// converted as SQLite's `sqlite3_column_*` convert them (NULL reads as 0).
+pub(super) struct Row<'a>(&'a rusqlite::Row<'a>);
 
 impl Row<'_> {
-    pub(super) fn int(&self, column: c_int) -> i64 {
-        // SAFETY: a row of a live statement.
-        unsafe { ffi::sqlite3_column_int64(self.statement, column) }
+    fn value(&self, column: usize) -> ValueRef<'_> {
+        self.0.get_ref(column).unwrap_or(ValueRef::Null)
     }
 
-    pub(super) fn is_null(&self, column: c_int) -> bool {
-        // SAFETY: a row of a live statement.
-        unsafe { ffi::sqlite3_column_type(self.statement, column) == ffi::SQLITE_NULL }
+    pub(super) fn int(&self, column: usize) -> i64 {
+        match self.value(column) {
+            ValueRef::Integer(value) => value,
+            #[allow(clippy::cast_possible_truncation, reason = "as SQLite converts a REAL")]
+            ValueRef::Real(value) => value as i64,
+            ValueRef::Text(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(0),
+            ValueRef::Null | ValueRef::Blob(_) => 0,
+        }
     }
 
-    pub(super) fn double(&self, column: c_int) -> f64 {
-        // SAFETY: a row of a live statement.
-        unsafe { ffi::sqlite3_column_double(self.statement, column) }
+    pub(super) fn is_null(&self, column: usize) -> bool {
+        matches!(self.value(column), ValueRef::Null)
     }
 
-    pub(super) fn text(&self, column: c_int) -> StoreResult<&str> {
-        // SAFETY: text then bytes, as SQLite documents; the pointer is valid until the next
-        // step or reset, which cannot happen while this row is borrowed.
-        let bytes = unsafe {
-            let text = ffi::sqlite3_column_text(self.statement, column);
-            let length = ffi::sqlite3_column_bytes(self.statement, column);
-            if text.is_null() {
-                &[][..]
-            } else {
-                std::slice::from_raw_parts(text, usize::try_from(length).unwrap_or(0))
-            }
+    pub(super) fn double(&self, column: usize) -> f64 {
+        match self.value(column) {
+            ValueRef::Real(value) => value,
+            #[allow(clippy::cast_precision_loss, reason = "as SQLite converts an INTEGER")]
+            ValueRef::Integer(value) => value as f64,
+            ValueRef::Text(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(0.0),
+            ValueRef::Null | ValueRef::Blob(_) => 0.0,
+        }
+    }
+
+    pub(super) fn text(&self, column: usize) -> StoreResult<&str> {
+        let bytes = match self.value(column) {
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes,
+            ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => &[][..],
         };
         std::str::from_utf8(bytes)
             .map_err(|error| StoreError::Internal(format!("stored text is not UTF-8: {error}")))
@@ -375,27 +294,13 @@ mod tests {
     fn reads_rows_and_reports_errors() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("fast.db");
-        {
-            let filename = CString::new(path.to_str().unwrap()).unwrap();
-            let mut db = ptr::null_mut();
-            // SAFETY: test setup through the C API.
-            unsafe {
-                assert_eq!(
-                    ffi::sqlite3_open(filename.as_ptr(), &mut db),
-                    ffi::SQLITE_OK
-                );
-                let sql = CString::new(
-                    "CREATE TABLE t (n INTEGER, s TEXT, r REAL); \
-                     INSERT INTO t VALUES (1, 'one', 0.5), (2, 'två', -1.25);",
-                )
-                .unwrap();
-                assert_eq!(
-                    ffi::sqlite3_exec(db, sql.as_ptr(), None, ptr::null_mut(), ptr::null_mut()),
-                    ffi::SQLITE_OK
-                );
-                ffi::sqlite3_close(db);
-            }
-        }
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE t (n INTEGER, s TEXT, r REAL); \
+                 INSERT INTO t VALUES (1, 'one', 0.5), (2, 'två', -1.25);",
+            )
+            .unwrap();
         let readers = Readers::open(&path, 2, &["PRAGMA cache_size = -1024".into()]).unwrap();
         let mut seen = Vec::new();
         readers
