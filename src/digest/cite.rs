@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::day::{Day, resource_name};
-use super::model::{CitedItem, CitedSource, Digest};
+use super::model::{CitedItem, CitedSource, Compiled, Digest};
 use crate::domain::AgendaItem;
 use crate::domain::Stored;
 use crate::domain::source::Source;
@@ -51,11 +51,7 @@ pub fn cited_items(
                 .map(|position| day.item(position))
                 .or_else(|| planned.get(name).copied())?;
             let mut cited = cited(name, item);
-            if used + size(&cited) > CITED_BUDGET {
-                cited.sources.clear();
-                cited.title = super::people::shortened(&cited.title, SHORT_TITLE_CHARS);
-            }
-            used += size(&cited);
+            fit(&mut cited, &mut used);
             Some(cited)
         })
         .collect()
@@ -77,6 +73,44 @@ fn size(item: &CitedItem) -> usize {
             .map(|source| source.publisher.len() + source.url.len() + source.published_time.len())
             .sum::<usize>()
         + 48
+}
+
+/// The cited items read without their titles and sources (see `Store::digest_items`): their
+/// names, to be read again in full.
+pub fn needing_full_items(compiled: &Compiled) -> Vec<String> {
+    compiled
+        .digest
+        .items
+        .iter()
+        .filter(|item| item.title.is_empty())
+        .map(|item| item.name.clone())
+        .collect()
+}
+
+/// Cites `full` items (read in full) in place of their lean reading, keeping the byte budget,
+/// and renders the Markdown again.
+pub fn cite_in_full(compiled: &mut Compiled, full: &[Stored<AgendaItem>]) {
+    let full: HashMap<String, &AgendaItem> = full
+        .iter()
+        .map(|stored| (resource_name(stored), &stored.value))
+        .collect();
+    let mut used = 0;
+    for item in &mut compiled.digest.items {
+        if let Some(value) = full.get(&item.name) {
+            *item = cited(&item.name, value);
+        }
+        fit(item, &mut used);
+    }
+    compiled.digest.markdown = super::render::render(&compiled.digest, &compiled.dyads);
+}
+
+/// Keeps the cited items within [`CITED_BUDGET`].
+fn fit(item: &mut CitedItem, used: &mut usize) {
+    if *used + size(item) > CITED_BUDGET {
+        item.sources.clear();
+        item.title = super::people::shortened(&item.title, SHORT_TITLE_CHARS);
+    }
+    *used += size(item);
 }
 
 fn cited(name: &str, item: &AgendaItem) -> CitedItem {

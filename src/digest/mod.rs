@@ -13,6 +13,7 @@ mod render;
 mod side;
 mod trend;
 
+pub use cite::{cite_in_full, needing_full_items};
 pub use compile::compile;
 pub use inputs::Inputs;
 pub use model::{CitedItem, Compiled, Digest, DigestName, Dyad, Evidence, Headline, Line, Trend};

@@ -244,7 +244,7 @@ pub async fn compile_from_store(
     )?;
     let side = side.clone();
     let kind = kind.to_owned();
-    tokio::task::spawn_blocking(move || {
+    let mut compiled = tokio::task::spawn_blocking(move || {
         let mut trailing = TrailingNets::new(TRAILING_DAYS);
         for net in trailing_nets {
             trailing.add(net.pair, net.date, net.net);
@@ -263,5 +263,25 @@ pub async fn compile_from_store(
         })
     })
     .await
-    .map_err(RunError::CompilerStopped)
+    .map_err(RunError::CompilerStopped)?;
+    // The day was read lean (no titles or sources); the few items the digest cites are read
+    // again in full. One deleted meanwhile stays cited by its lean reading.
+    let names = digest::needing_full_items(&compiled);
+    if !names.is_empty() {
+        let mut full = Vec::with_capacity(names.len());
+        for name in &names {
+            let Ok(id) =
+                crate::domain::ResourceId::parse(name.strip_prefix("agendaItems/").unwrap_or(name))
+            else {
+                continue;
+            };
+            match store.get_agenda_item(&id).await {
+                Ok(item) => full.push(item),
+                Err(StoreError::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        digest::cite_in_full(&mut compiled, &full);
+    }
+    Ok(compiled)
 }

@@ -168,6 +168,22 @@ async fn a_digest_takes_the_side_and_counts_only_the_reported_items() {
             assert!(cited.contains(&name.as_str()), "{name} is not in items");
         }
     }
+    // The store reads a busy day lean; the cited items are read again in full: each has its
+    // title and its first source, and the Markdown prints them.
+    for item in &digest.items {
+        assert!(!item.title.is_empty(), "{item:?}");
+        assert!(
+            digest.markdown.contains(&item.title),
+            "{} is not printed",
+            item.title
+        );
+        if item.source_count == 0 {
+            continue;
+        }
+        let source = item.sources.first().expect("its first source");
+        assert_eq!(source.publisher, "Example", "{item:?}");
+        assert!(source.url.starts_with("https://example.org/"), "{item:?}");
+    }
 }
 
 #[tokio::test]

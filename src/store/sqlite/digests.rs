@@ -8,7 +8,6 @@ crate::store::sql::digests!();
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 struct DigestRecord<'a> {
-    title: String,
     #[serde(borrow)]
     date: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
@@ -27,25 +26,15 @@ struct DigestRecord<'a> {
     #[serde(borrow)]
     status: std::borrow::Cow<'a, str>,
     hedged: bool,
-    /// The digest cites an item's sources (outlet, address, time) where it prints the item;
-    /// their excerpts are skipped unread.
-    #[serde(borrow)]
-    sources: Vec<DigestSource<'a>>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct DigestSource<'a> {
-    #[serde(borrow)]
-    url: std::borrow::Cow<'a, str>,
-    publisher: String,
-    #[serde(borrow)]
-    published_time: std::borrow::Cow<'a, str>,
+    /// Counted, not read: the digest ranks by the number of sources; the items it cites
+    /// are read again in full.
+    sources: Vec<serde::de::IgnoredAny>,
 }
 
 /// The items of `day` for the digest, decoded row by row as they are read (never every row's
-/// body at once), without their summary, mode, notes and source excerpts. With `fast` readers, on blocking
-/// threads straight through SQLite, the day split in `seq` ranges read side by side.
+/// body at once), lean: no title, summary, mode or notes, and their sources only counted
+/// (`Source::counted_only`). With `fast` readers, on blocking threads straight through SQLite,
+/// the day split in `seq` ranges read side by side.
 pub(super) async fn digest_items(
     pool: &Pool,
     fast: Option<std::sync::Arc<super::fast::Readers>>,
@@ -211,21 +200,14 @@ fn decode_for_digest(
             .map(Intensity::parse)
             .transpose()
             .map_err(invalid)?,
-        title: record.title,
+        // The digest reads the titles and sources of the items it cites, not of every item.
+        title: String::new(),
         summary: String::new(),
         sources: record
             .sources
-            .into_iter()
-            .map(|source| {
-                crate::domain::source::Source::from_stored_parts(
-                    &source.url,
-                    source.publisher,
-                    &source.published_time,
-                    String::new(),
-                )
-            })
-            .collect::<Result<_, _>>()
-            .map_err(invalid)?,
+            .iter()
+            .map(|_| crate::domain::source::Source::counted_only())
+            .collect(),
         notes: String::new(),
         status: crate::domain::ItemStatus::parse(&record.status).map_err(invalid)?,
         hedged: record.hedged,
