@@ -2,6 +2,8 @@
 //! intended change to the digest shows as a diff of these files. To write them anew after such
 //! a change: `BRIEFING_BLESS=1 cargo test --lib digest::golden`, then read the diff.
 
+#![cfg(test)]
+
 use std::path::PathBuf;
 
 use super::Side;

@@ -1,6 +1,8 @@
 //! The compiler on the demo data set and on generated days: what a desk reads, counted right,
 //! bounded whatever the volume.
 
+#![cfg(test)]
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, TimeZone as _, Utc};
