@@ -37,11 +37,14 @@ pub(super) async fn create(
     let prepared = vec![Prepared::new(id, item)?];
     let mut transaction = pool.begin().await?;
     let mut outcomes = store_batch(&mut transaction, &prepared, now.timestamp_micros()).await?;
-    let outcome = outcomes.pop().expect("one outcome per item");
+    let (Some(outcome), Some(entry)) = (outcomes.pop(), prepared.into_iter().next()) else {
+        return Err(StoreError::Internal(
+            "a batch of one agenda item gave no outcome".into(),
+        ));
+    };
     let id = outcome?;
     transaction.commit().await?;
-    let item = prepared.into_iter().next().expect("one item").item;
-    Ok(crate::store::sql::created(id, item, now))
+    Ok(crate::store::sql::created(id, entry.item, now))
 }
 
 /// The trip, leg and participants the item names must exist.
@@ -159,10 +162,8 @@ async fn store_batch(
         days.add(item, 1);
     }
     days.apply(connection).await?;
-    Ok(outcomes
-        .into_iter()
-        .map(|outcome| outcome.expect("every item has an outcome"))
-        .collect())
+    // Every entry was given its outcome above.
+    Ok(outcomes.into_iter().flatten().collect())
 }
 
 /// Inserts the item rows; returns the `seq` of each id that was inserted.
@@ -848,16 +849,29 @@ pub(super) async fn daily_pair_nets(
     Ok(nets)
 }
 
+/// Whether a migration left `name` in `store_tasks` for the store to finish in Rust.
+async fn task_pending(connection: &mut SqliteConnection, name: &str) -> StoreResult<bool> {
+    let pending: Option<String> = sqlx::query_scalar("SELECT name FROM store_tasks WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&mut *connection)
+        .await?;
+    Ok(pending.is_some())
+}
+
+async fn task_done(connection: &mut SqliteConnection, name: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM store_tasks WHERE name = ?")
+        .bind(name)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
 /// Fills `agenda_pairs` and `agenda_pair_days` from the stored items, once, for databases
 /// with items from before those tables existed (the `store_tasks` row of migration 3).
 pub(super) async fn fill_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
     const TASK: &str = "fill agenda_pairs";
     let mut transaction = pool.begin().await?;
-    let pending: Option<String> = sqlx::query_scalar("SELECT name FROM store_tasks WHERE name = ?")
-        .bind(TASK)
-        .fetch_optional(&mut *transaction)
-        .await?;
-    if pending.is_none() {
+    if !task_pending(&mut transaction, TASK).await? {
         return Ok(());
     }
     sqlx::query("DELETE FROM agenda_pairs")
@@ -900,10 +914,7 @@ pub(super) async fn fill_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
         append_pair_days(&mut transaction, &items).await?;
         filled += items.len();
     }
-    sqlx::query("DELETE FROM store_tasks WHERE name = ?")
-        .bind(TASK)
-        .execute(&mut *transaction)
-        .await?;
+    task_done(&mut transaction, TASK).await?;
     transaction.commit().await?;
     if filled > 0 {
         tracing::info!(items = filled, "daily country-pair nets filled in");
@@ -917,11 +928,7 @@ pub(super) async fn fill_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
 pub(super) async fn fill_status_and_pair_tables(pool: &SqlitePool) -> StoreResult<()> {
     const TASK: &str = "fill agenda statuses and pairs";
     let mut transaction = pool.begin().await?;
-    let pending: Option<String> = sqlx::query_scalar("SELECT name FROM store_tasks WHERE name = ?")
-        .bind(TASK)
-        .fetch_optional(&mut *transaction)
-        .await?;
-    if pending.is_none() {
+    if !task_pending(&mut transaction, TASK).await? {
         return Ok(());
     }
     sqlx::query("DELETE FROM agenda_item_pairs")
@@ -965,10 +972,7 @@ pub(super) async fn fill_status_and_pair_tables(pool: &SqlitePool) -> StoreResul
         filled += items.len();
     }
     days.apply(&mut transaction).await?;
-    sqlx::query("DELETE FROM store_tasks WHERE name = ?")
-        .bind(TASK)
-        .execute(&mut *transaction)
-        .await?;
+    task_done(&mut transaction, TASK).await?;
     transaction.commit().await?;
     if filled > 0 {
         tracing::info!(
