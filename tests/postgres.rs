@@ -27,6 +27,9 @@ const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 #[path = "api/agenda.rs"]
 mod agenda;
 #[cfg(postgres_tests)]
+#[path = "api/caches.rs"]
+mod caches;
+#[cfg(postgres_tests)]
 #[path = "api/cli.rs"]
 mod cli;
 #[cfg(postgres_tests)]

@@ -477,10 +477,23 @@ impl Generator {
                     self.pick(BACKGROUNDS)
                 ),
                 legs,
-                sources: vec![self.source(
-                    chrono::NaiveDate::parse_from_str(&first, "%Y-%m-%d").expect("date"),
-                    &slug,
-                )],
+                // Two reports and a note, as the seed's trip has: about 1.4 kB a trip, the
+                // size of the demo trip's GetTrip response (issue 10 measures at 1.4 kB).
+                sources: {
+                    let first = NaiveDate::parse_from_str(&first, "%Y-%m-%d").expect("date");
+                    vec![self.source(first, &slug), self.source(first, &slug)]
+                },
+                notes: format!(
+                    "Announced by the foreign ministry a week ahead. The delegation includes \
+                     advisers on {} and on {}; a joint statement on {} is expected at the \
+                     last stop, and a press conference after the talks. Reporting so far \
+                     comes from the host government's readout and two wire services; the \
+                     schedule of the later legs may change with {}.",
+                    self.pick(TOPICS),
+                    self.pick(TOPICS),
+                    self.pick(TOPICS),
+                    self.pick(BACKGROUNDS)
+                ),
                 ..pb::Trip::default()
             },
         )

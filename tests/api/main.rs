@@ -7,6 +7,7 @@
 const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod agenda;
+mod caches;
 mod cli;
 mod concurrency;
 mod config;

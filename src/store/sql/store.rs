@@ -15,7 +15,7 @@ macro_rules! store_impl {
                 id: ResourceId,
                 official: Official,
             ) -> StoreResult<Stored<Official>> {
-                officials::create(self.writer(), id, official).await
+                officials::create(&self.writer(), id, official).await
             }
             async fn list_officials(
                 &self,
@@ -30,17 +30,17 @@ macro_rules! store_impl {
                 precondition: Precondition,
                 official: Official,
             ) -> StoreResult<Stored<Official>> {
-                officials::update(self.writer(), id, precondition, official).await
+                officials::update(&self.writer(), id, precondition, official).await
             }
             async fn delete_official(
                 &self,
                 id: &ResourceId,
                 precondition: Precondition,
             ) -> StoreResult<()> {
-                officials::delete(self.writer(), id, precondition).await
+                officials::delete(&self.writer(), id, precondition).await
             }
             async fn create_trip(&self, id: ResourceId, trip: Trip) -> StoreResult<Stored<Trip>> {
-                trips::create(self.writer(), id, trip).await
+                trips::create(&self.writer(), id, trip).await
             }
             async fn list_trips(
                 &self,
@@ -55,7 +55,7 @@ macro_rules! store_impl {
                 precondition: Precondition,
                 trip: Trip,
             ) -> StoreResult<Stored<Trip>> {
-                trips::update(self.writer(), id, precondition, trip).await
+                trips::update(&self.writer(), id, precondition, trip).await
             }
             async fn delete_trip(
                 &self,
@@ -63,14 +63,14 @@ macro_rules! store_impl {
                 precondition: Precondition,
                 force: bool,
             ) -> StoreResult<()> {
-                trips::delete(self.writer(), id, precondition, force).await
+                trips::delete(&self.writer(), id, precondition, force).await
             }
             async fn create_agenda_item(
                 &self,
                 id: ResourceId,
                 item: AgendaItem,
             ) -> StoreResult<Stored<AgendaItem>> {
-                agenda::create(self.writer(), id, item).await
+                agenda::create(&self.writer(), id, item).await
             }
             async fn update_agenda_item(
                 &self,
@@ -78,20 +78,20 @@ macro_rules! store_impl {
                 precondition: Precondition,
                 item: AgendaItem,
             ) -> StoreResult<Stored<AgendaItem>> {
-                agenda::update(self.writer(), id, precondition, item).await
+                agenda::update(&self.writer(), id, precondition, item).await
             }
             async fn delete_agenda_item(
                 &self,
                 id: &ResourceId,
                 precondition: Precondition,
             ) -> StoreResult<()> {
-                agenda::delete(self.writer(), id, precondition).await
+                agenda::delete(&self.writer(), id, precondition).await
             }
             async fn import_agenda_items(
                 &self,
                 items: Vec<(ResourceId, AgendaItem)>,
             ) -> StoreResult<Vec<ImportOutcome>> {
-                agenda::import(self.writer(), items).await
+                agenda::import(&self.writer(), items).await
             }
             async fn agenda_items_between(
                 &self,
@@ -131,7 +131,7 @@ macro_rules! store_impl {
                 date: NaiveDate,
                 claim: &RunClaim,
             ) -> StoreResult<ClaimOutcome> {
-                dialect::claim_run(self.writer(), kind, date, claim).await
+                dialect::claim_run(&self.writer(), kind, date, claim).await
             }
             async fn finish_run(
                 &self,
@@ -141,7 +141,7 @@ macro_rules! store_impl {
                 compiled: &Compiled,
                 deliver: bool,
             ) -> StoreResult<PublishedDigest> {
-                digests::finish_run(self.writer(), kind, date, owner, compiled, deliver).await
+                digests::finish_run(&self.writer(), kind, date, owner, compiled, deliver).await
             }
             async fn fail_run(
                 &self,
@@ -151,7 +151,7 @@ macro_rules! store_impl {
                 error: &str,
                 retry_at: Option<DateTime<Utc>>,
             ) -> StoreResult<()> {
-                digests::fail_run(self.writer(), kind, date, owner, error, retry_at).await
+                digests::fail_run(&self.writer(), kind, date, owner, error, retry_at).await
             }
             async fn get_run(&self, kind: &str, date: NaiveDate) -> StoreResult<Option<DigestRun>> {
                 digests::get_run(self.reader(), kind, date).await
@@ -200,7 +200,7 @@ macro_rules! store_impl {
                 id: ResourceId,
                 subscription: Subscription,
             ) -> StoreResult<Stored<Subscription>> {
-                subscriptions::create(self.writer(), id, subscription).await
+                subscriptions::create(&self.writer(), id, subscription).await
             }
             async fn get_subscription(&self, id: &ResourceId) -> StoreResult<Stored<Subscription>> {
                 subscriptions::get(self.reader(), id).await
@@ -213,7 +213,7 @@ macro_rules! store_impl {
                 subscriptions::list(self.reader(), kind, page).await
             }
             async fn delete_subscription(&self, id: &ResourceId) -> StoreResult<()> {
-                subscriptions::delete(self.writer(), id).await
+                subscriptions::delete(&self.writer(), id).await
             }
             async fn list_deliveries(
                 &self,
@@ -228,21 +228,21 @@ macro_rules! store_impl {
                 lease: chrono::Duration,
                 limit: usize,
             ) -> StoreResult<Vec<DueDelivery>> {
-                subscriptions::claim_due(self.writer(), lease, limit).await
+                subscriptions::claim_due(&self.writer(), lease, limit).await
             }
             async fn record_attempt(
                 &self,
                 delivery_id: &str,
                 outcome: &AttemptOutcome,
             ) -> StoreResult<Delivery> {
-                subscriptions::record_attempt(self.writer(), delivery_id, outcome).await
+                subscriptions::record_attempt(&self.writer(), delivery_id, outcome).await
             }
             async fn redeliver(
                 &self,
                 subscription: &ResourceId,
                 delivery_id: &str,
             ) -> StoreResult<Delivery> {
-                subscriptions::redeliver(self.writer(), subscription, delivery_id).await
+                subscriptions::redeliver(&self.writer(), subscription, delivery_id).await
             }
             async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
                 subscriptions::next_due(self.reader()).await

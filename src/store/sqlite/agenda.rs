@@ -7,10 +7,12 @@
 //! in as multi-row INSERTs, so a bulk import costs a few statements per few hundred items.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{Datelike as _, NaiveDate};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 
+use super::cache::RecordCache;
 use super::documents;
 use super::fast::{self, Param, Readers, Sql};
 use crate::domain::CountryPair as Pair;
@@ -221,12 +223,37 @@ pub(super) async fn list(
 }
 
 /// The page [`list`] reads, as stored records.
+///
+/// With a cache of decoded records, the page's positions are read first with each row's
+/// revision and update time; when every row's record is cached at that revision, the page
+/// comes from the cache and no JSON is parsed. Otherwise the page is read whole, in one
+/// statement (one snapshot), and its records kept for the next time.
 pub(super) async fn list_records(
     pool: &SqlitePool,
     fast: Option<&Readers>,
+    cache: Option<&ItemCache>,
     filter: &AgendaFilter,
     page: PageRequest,
 ) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
+    if let (Some(readers), Some(cache)) = (fast, cache) {
+        if let Some(cached) = cached_page(readers, cache, filter, page)? {
+            return Ok(cached);
+        }
+        let generation = cache.generation();
+        let query = list_query(filter, page);
+        let (rows, more) = fast::rows(
+            pool,
+            fast,
+            &query,
+            page.size,
+            crate::store::sql::decode_record_columns::<AgendaItem>,
+        )
+        .await?;
+        for row in &rows {
+            cache.insert(generation, row.seq, Arc::new(row.stored.clone()));
+        }
+        return Ok(crate::store::sql::page_of(rows, more));
+    }
     let query = list_query(filter, page);
     let (rows, more) = fast::rows(
         pool,
@@ -239,12 +266,59 @@ pub(super) async fn list_records(
     Ok(crate::store::sql::page_of(rows, more))
 }
 
+/// Decoded agenda records by `seq`, checked against each row's revision and update time.
+pub(super) type ItemCache = RecordCache<i64, Stored<AgendaItemRecord>>;
+
+/// The page from the cache, if every record on it is there at the revision the page's rows
+/// have now.
+fn cached_page(
+    readers: &Readers,
+    cache: &ItemCache,
+    filter: &AgendaFilter,
+    page: PageRequest,
+) -> StoreResult<Option<Page<Stored<AgendaItemRecord>>>> {
+    let query = list_query_selecting(filter, page, "a.seq, a.revision, a.update_time");
+    let mut rows = Vec::with_capacity(page.size.min(512));
+    let mut more = false;
+    let mut missed = false;
+    readers.with(|connection| {
+        connection.query(&query.text, &query.params, |row| {
+            if rows.len() == page.size {
+                more = true;
+                return Ok(false);
+            }
+            let (seq, revision, update_time) = (row.int(0), row.int(1), row.int(2));
+            match cache.get(&seq) {
+                Some(stored)
+                    if stored.revision == revision
+                        && stored.update_time.timestamp_micros() == update_time =>
+                {
+                    rows.push(Row {
+                        seq,
+                        stored: Stored::clone(&stored),
+                    });
+                    Ok(true)
+                }
+                _ => {
+                    missed = true;
+                    Ok(false)
+                }
+            }
+        })
+    })?;
+    Ok((!missed).then(|| crate::store::sql::page_of(rows, more)))
+}
+
 fn list_query(filter: &AgendaFilter, page: PageRequest) -> Sql {
     let columns = SELECT_COLUMNS
         .split(", ")
         .map(|column| format!("a.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
+    list_query_selecting(filter, page, &columns)
+}
+
+fn list_query_selecting(filter: &AgendaFilter, page: PageRequest, columns: &str) -> Sql {
     let mut query = Sql::new(format!("SELECT {columns} FROM "));
     // The most selective index that yields rows in `seq` order drives the scan: the position
     // and the order are stated on the driving index's own column, so SQLite seeks to the page

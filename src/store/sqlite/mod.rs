@@ -2,8 +2,11 @@
 //!
 //! Writes go through a pool of one connection (SQLite has one writer anyway, and this keeps
 //! writers from failing with SQLITE_BUSY); reads use their own pool and never wait for it.
+//! The hottest reads run on the calling thread (`fast`) and keep what they decoded (`cache`):
+//! a trip by id, and the records of list pages, checked row by row against their revision.
 
 mod agenda;
+mod cache;
 mod dialect;
 mod digests;
 mod documents;
@@ -45,6 +48,75 @@ pub struct SqliteStore {
     fast: Option<Arc<fast::Readers>>,
     /// Merges the full-text index's segments while writes pause (`search_upkeep`).
     search_upkeep: Option<tokio::task::JoinHandle<()>>,
+    /// Records read lately (`cache`); absent for an in-memory database, or when the file's
+    /// changes cannot be watched.
+    caches: Option<Arc<Caches>>,
+    /// Clears `caches` when another process writes to the file; lives as long as the store.
+    _watch: Option<notify::RecommendedWatcher>,
+}
+
+/// The record caches of a store.
+struct Caches {
+    trips: cache::RecordCache<String, Stored<TripRecord>>,
+    /// Checked row by row against the page's revisions, so never stale (`agenda::list_records`).
+    items: agenda::ItemCache,
+}
+
+/// Trips kept decoded: a desk's trips in any year are a few thousand.
+const CACHED_TRIPS: usize = 8_192;
+/// Agenda records kept decoded: the first pages of the lists people and dashboards read
+/// (a country's, a pair's, a search's), about 1.5 kB each.
+const CACHED_ITEMS: usize = 16_384;
+
+impl Caches {
+    /// The caches of the file at `database`, and the watch that clears them when another
+    /// process writes to it; none if the file's changes cannot be watched.
+    fn open(database: &std::path::Path) -> Option<(Arc<Self>, notify::RecommendedWatcher)> {
+        let caches = Arc::new(Self {
+            trips: cache::RecordCache::new(CACHED_TRIPS),
+            items: cache::RecordCache::new(CACHED_ITEMS),
+        });
+        let watched = caches.clone();
+        match cache::watch_changes(database, move || watched.clear()) {
+            Ok(watch) => Some((caches, watch)),
+            Err(error) => {
+                tracing::warn!(
+                    database = %database.display(),
+                    %error,
+                    "cannot watch the database for changes by other processes; reads are not cached"
+                );
+                None
+            }
+        }
+    }
+
+    /// What may have changed is forgotten. The agenda records are not: each is checked
+    /// against its row's revision whenever it is read.
+    fn clear(&self) {
+        self.trips.clear();
+    }
+}
+
+/// A write through the one writer connection. Dropped when the write's statement is done,
+/// after its commit, it clears the record caches, so whoever wrote reads what they wrote.
+struct Writing<'a> {
+    pool: &'a SqlitePool,
+    caches: Option<&'a Caches>,
+}
+
+impl std::ops::Deref for Writing<'_> {
+    type Target = SqlitePool;
+    fn deref(&self) -> &SqlitePool {
+        self.pool
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        if let Some(caches) = self.caches {
+            caches.clear();
+        }
+    }
 }
 
 /// SQLite's page cache per connection, in KiB. The writer's is the largest (bulk imports
@@ -122,11 +194,17 @@ impl SqliteStore {
         let search_upkeep = fast
             .is_some()
             .then(|| tokio::spawn(search_upkeep::run(reader.clone(), writer.clone())));
+        let (caches, watch) = match fast.is_some().then(|| Caches::open(filename)).flatten() {
+            Some((caches, watch)) => (Some(caches), Some(watch)),
+            None => (None, None),
+        };
         Ok(Self {
             writer,
             reader,
             fast,
             search_upkeep,
+            caches,
+            _watch: watch,
         })
     }
 
@@ -134,8 +212,11 @@ impl SqliteStore {
         self.fast.as_deref()
     }
 
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+    fn writer(&self) -> Writing<'_> {
+        Writing {
+            pool: &self.writer,
+            caches: self.caches.as_deref(),
+        }
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -167,7 +248,18 @@ crate::store::sql::store_impl!(SqliteStore, {
         documents::lookup(&self.reader, self.fast(), id).await
     }
     async fn get_trip_record(&self, id: &ResourceId) -> StoreResult<Stored<TripRecord>> {
-        documents::lookup_record::<Trip>(&self.reader, self.fast(), id).await
+        let Some(caches) = &self.caches else {
+            return documents::lookup_record::<Trip>(&self.reader, self.fast(), id).await;
+        };
+        if let Some(trip) = caches.trips.get(id.as_str()) {
+            return Ok(Stored::clone(&trip));
+        }
+        let generation = caches.trips.generation();
+        let trip = documents::lookup_record::<Trip>(&self.reader, self.fast(), id).await?;
+        caches
+            .trips
+            .insert(generation, id.as_str().to_owned(), Arc::new(trip.clone()));
+        Ok(trip)
     }
     async fn get_agenda_item(&self, id: &ResourceId) -> StoreResult<Stored<AgendaItem>> {
         documents::lookup(&self.reader, self.fast(), id).await
@@ -187,7 +279,8 @@ crate::store::sql::store_impl!(SqliteStore, {
         filter: &AgendaFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
-        agenda::list_records(&self.reader, self.fast(), filter, page).await
+        let cache = self.caches.as_deref().map(|caches| &caches.items);
+        agenda::list_records(&self.reader, self.fast(), cache, filter, page).await
     }
     async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
         digests::digest_items(&self.reader, self.fast.clone(), day).await
