@@ -45,6 +45,8 @@ pub struct SqliteStore {
     fast: Option<Arc<fast::Readers>>,
     /// Merges the full-text index's segments while writes pause (`search_upkeep`).
     search_upkeep: Option<tokio::task::JoinHandle<()>>,
+    /// Seals webhook signing secrets at rest.
+    secrets: super::secrets::SecretSealer,
 }
 
 /// SQLite's page cache per connection, in KiB. The writer's is the largest (bulk imports
@@ -127,7 +129,18 @@ impl SqliteStore {
             reader,
             fast,
             search_upkeep,
+            secrets: super::secrets::SecretSealer::default(),
         })
+    }
+
+    /// Seals webhook signing secrets with `secrets` from now on (and opens them with it).
+    pub fn with_secrets(mut self, secrets: super::secrets::SecretSealer) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    fn secrets(&self) -> &super::secrets::SecretSealer {
+        &self.secrets
     }
 
     fn fast(&self) -> Option<&fast::Readers> {
