@@ -19,6 +19,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up: the size of `serve`'s settings costs nothing"
+)]
 pub enum Command {
     /// Run the gRPC server.
     Serve(ServeArgs),

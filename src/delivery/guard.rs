@@ -43,7 +43,7 @@ impl std::error::Error for GuardError {}
 
 enum Resolver {
     System,
-    Dns(TokioResolver),
+    Dns(Box<TokioResolver>),
 }
 
 /// Resolves and checks webhook targets; shared by the subscription API (at creation) and the
@@ -82,7 +82,7 @@ impl EgressGuard {
                 )
                 .with_options(options)
                 .build();
-                Resolver::Dns(resolver)
+                Resolver::Dns(Box::new(resolver))
             }
         };
         Self { allow, resolver }
