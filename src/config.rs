@@ -154,7 +154,7 @@ settings! {
         "Address ranges webhooks may reach although they are loopback, private or reserved; comma-separated CIDRs, e.g. 127.0.0.0/8,::1/128",
         [value_delimiter = ','];
     dns_server: String = "", "BRIEFING_DNS_SERVER",
-        "HOST:PORT of the DNS server webhook names are resolved with, instead of the system's resolver";
+        "Address and port of the DNS server (e.g. 10.0.0.53:53) webhook names are resolved with, instead of the system's resolver";
     delivery_dir: String = "", "BRIEFING_DELIVERY_DIR",
         "Directory file subscriptions write under (each names a directory inside it); empty: file subscriptions are refused";
     secret_key_file: String = "", "BRIEFING_SECRET_KEY_FILE",
