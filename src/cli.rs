@@ -1,4 +1,4 @@
-//! The command line: `briefing serve | import | migrate | digest`. The settings of `serve`
+//! The command line: `briefing serve | import | migrate | digest | rotate-secret-key`. The settings of `serve`
 //! are declared with the configuration they resolve to, in [`crate::config`].
 
 use std::path::PathBuf;
@@ -19,6 +19,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up: the size of `serve`'s settings costs nothing"
+)]
 pub enum Command {
     /// Run the gRPC server.
     Serve(ServeArgs),
@@ -28,6 +32,21 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print a day's digest without a server (nothing is stored or delivered).
     Digest(DigestArgs),
+    /// Re-encrypt every webhook signing secret with a new key, in one transaction; then give
+    /// the servers the new key as secret_key_file.
+    RotateSecretKey(RotateSecretKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateSecretKeyArgs {
+    /// The key the secrets are sealed with now; unset when they are stored in plain text.
+    #[arg(long, env = "BRIEFING_SECRET_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The key to seal them with from now on (32 bytes, base64: `openssl rand -base64 32`).
+    #[arg(long)]
+    pub new_key_file: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::delivery::address::AllowList;
 use crate::delivery::{DeliveryConfig, RetrySchedule};
 use crate::digest::{Alliance, DEFAULT_KIND, Side, default_alliances};
 use crate::domain::CountryCode;
@@ -148,6 +149,16 @@ settings! {
         "Longest delay between delivery retries, in seconds";
     delivery_timeout_seconds: u64 = "10", "BRIEFING_DELIVERY_TIMEOUT_SECONDS",
         "Seconds a webhook has to answer";
+    // Outgoing requests and secrets (the SSRF guard, file targets, secrets at rest).
+    webhook_allow_cidrs: Vec<String> = "", "BRIEFING_WEBHOOK_ALLOW_CIDRS",
+        "Address ranges webhooks may reach although they are loopback, private or reserved; comma-separated CIDRs, e.g. 127.0.0.0/8,::1/128",
+        [value_delimiter = ','];
+    dns_server: String = "", "BRIEFING_DNS_SERVER",
+        "Address and port of the DNS server (e.g. 10.0.0.53:53) webhook names are resolved with, instead of the system's resolver";
+    delivery_dir: String = "", "BRIEFING_DELIVERY_DIR",
+        "Directory file subscriptions write under (each names a directory inside it); empty: file subscriptions are refused";
+    secret_key_file: String = "", "BRIEFING_SECRET_KEY_FILE",
+        "File holding the key (32 bytes, base64) that encrypts webhook signing secrets at rest; empty: stored in plain text";
 }
 
 /// A default, parsed from its text as the flag's value would be.
@@ -205,6 +216,14 @@ pub struct Config {
     /// `perspective`, `rivals` and `alliances`, other kinds their own or those.
     pub sides: Vec<(String, Side)>,
     pub delivery: DeliveryConfig,
+    /// Ranges webhooks may reach despite the SSRF guard.
+    pub webhook_allow_cidrs: AllowList,
+    /// Resolve webhook names with this DNS server instead of the system's resolver.
+    pub dns_server: Option<SocketAddr>,
+    /// File subscriptions write under this directory; None: they are refused.
+    pub delivery_dir: Option<PathBuf>,
+    /// The key that encrypts webhook signing secrets at rest; None: stored in plain text.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -299,6 +318,18 @@ impl Config {
                 request_timeout: Duration::from_secs(resolved.delivery_timeout_seconds),
                 concurrency: DELIVERY_CONCURRENCY,
             },
+            webhook_allow_cidrs: AllowList::parse(&resolved.webhook_allow_cidrs)
+                .map_err(|problem| anyhow::anyhow!("webhook_allow_cidrs: {problem}"))?,
+            dns_server: match resolved.dns_server.trim() {
+                "" => None,
+                server => Some(server.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "dns_server: {server:?} is not an address and port such as 127.0.0.1:53"
+                    )
+                })?),
+            },
+            delivery_dir: optional_path(&resolved.delivery_dir),
+            secret_key_file: optional_path(&resolved.secret_key_file),
         };
         config.check()?;
         Ok(config)
@@ -332,6 +363,11 @@ impl Config {
         );
         Ok(())
     }
+}
+
+/// An empty setting is an unset path.
+fn optional_path(text: &str) -> Option<PathBuf> {
+    (!text.trim().is_empty()).then(|| PathBuf::from(text.trim()))
 }
 
 /// A desk's side, checked: `prefix` is where its keys are (`""` or `"kinds.NAME."`), so an
@@ -406,7 +442,8 @@ pub fn check_database_url(url: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!(
-            "unsupported database url {url:?}: use sqlite://PATH (e.g. {}) or postgres://USER@HOST:PORT/DATABASE",
+            "unsupported database url {:?}: use sqlite://PATH (e.g. {}) or postgres://USER@HOST:PORT/DATABASE",
+            crate::domain::values::redacted_setting(url),
             DEFAULTS.database
         )
     }

@@ -8,17 +8,19 @@ use tokio::net::TcpListener;
 
 use tokio::sync::{Notify, watch};
 
-use crate::cli::{Command, DigestArgs, DigestFormat};
+use crate::cli::{Command, DigestArgs, DigestFormat, RotateSecretKeyArgs};
 use crate::config::{Config, check_database_url};
-use crate::delivery::Worker;
+use crate::delivery::guard::EgressGuard;
+use crate::delivery::{DeliveryDir, Egress, Worker};
 use crate::digest::default_alliances;
-use crate::domain::values::{parse_date, parse_time_zone};
+use crate::domain::values::{parse_date, parse_time_zone, redacted_setting};
 use crate::import;
 use crate::schedule::{
     Clock, KindSettings, RetryPolicy, Runner, RunnerSettings, Scheduler, SystemClock,
 };
 use crate::store::Store;
 use crate::store::postgres::PostgresStore;
+use crate::store::secrets::SecretSealer;
 use crate::store::sqlite::SqliteStore;
 
 /// A server with its store open and its port bound, ready to run. Tests bind port 0 and ask
@@ -29,12 +31,35 @@ pub struct Application {
     runner: Arc<Runner>,
     /// Wakes the delivery worker when deliveries are queued.
     deliveries_queued: Arc<Notify>,
+    /// The SSRF guard and the delivery directory, for the API and the worker.
+    egress: Egress,
     listener: TcpListener,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = open_store(&config.database).await?;
+        let secrets = match &config.secret_key_file {
+            Some(path) => SecretSealer::from_key_file(path)
+                .map_err(|problem| anyhow::anyhow!("secret_key_file: {problem}"))?,
+            None => SecretSealer::default(),
+        };
+        let delivery_dir = match &config.delivery_dir {
+            Some(path) => Some(DeliveryDir::open(path).with_context(|| {
+                format!(
+                    "delivery_dir: {} must be an existing directory",
+                    path.display()
+                )
+            })?),
+            None => None,
+        };
+        let egress = Egress {
+            guard: Arc::new(EgressGuard::new(
+                config.webhook_allow_cidrs.clone(),
+                config.dns_server,
+            )),
+            delivery_dir,
+        };
+        let store = open_store_with_secrets(&config.database, secrets).await?;
         if config.demo {
             let report = import::load_demo_if_empty(store.as_ref()).await?;
             tracing::info!(loaded = report.stored, "demo data set");
@@ -69,6 +94,7 @@ impl Application {
             store,
             runner,
             deliveries_queued,
+            egress,
             listener,
         })
     }
@@ -89,11 +115,16 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
-        tracing::info!(%address, database = %self.config.database, "serving");
+        tracing::info!(
+            %address,
+            database = %redacted_setting(&self.config.database),
+            "serving"
+        );
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = Worker::new(
             self.store.clone(),
             self.config.delivery,
+            self.egress.clone(),
             self.deliveries_queued.clone(),
         )?;
         let worker = tokio::spawn(worker.run(worker_stopped));
@@ -113,6 +144,7 @@ impl Application {
             store: self.store,
             runner: self.runner,
             deliveries_queued: self.deliveries_queued,
+            egress: self.egress,
         };
         let served =
             crate::api::server::serve(&self.config, services, self.listener, shutdown).await;
@@ -131,14 +163,48 @@ impl Application {
     }
 }
 
-/// Opens the store a database URL names, applying migrations.
+/// Opens the store a database URL names, applying migrations; signing secrets in plain text.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_with_secrets(url, SecretSealer::default()).await
+}
+
+/// Opens the store a database URL names, applying migrations; signing secrets sealed with
+/// `secrets`.
+pub async fn open_store_with_secrets(
+    url: &str,
+    secrets: SecretSealer,
+) -> anyhow::Result<Arc<dyn Store>> {
     check_database_url(url)?;
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Arc::new(
+            SqliteStore::open(url).await?.with_secrets(secrets),
+        ))
     } else {
-        Ok(Arc::new(PostgresStore::open(url).await?))
+        Ok(Arc::new(
+            PostgresStore::open(url).await?.with_secrets(secrets),
+        ))
     }
+}
+
+/// `briefing rotate-secret-key`: every signing secret opened with the current key (or read as
+/// plain text) and sealed with the new one, in one transaction. Servers still running with
+/// the old key fail their deliveries (and retry them) until they are restarted with the new.
+async fn rotate_secret_key(args: RotateSecretKeyArgs) -> anyhow::Result<ExitCode> {
+    let current = match &args.key_file {
+        Some(path) => SecretSealer::from_key_file(path)
+            .map_err(|problem| anyhow::anyhow!("--key-file: {problem}"))?,
+        None => SecretSealer::default(),
+    };
+    let next = SecretSealer::from_key_file(&args.new_key_file)
+        .map_err(|problem| anyhow::anyhow!("--new-key-file: {problem}"))?;
+    let store = open_store_with_secrets(&args.database.database, current).await?;
+    let count = store.reseal_secrets(&next).await?;
+    println!(
+        "sealed {count} webhook signing secrets with key {}; now set secret_key_file to {} and restart the servers",
+        next.key_id().unwrap_or_default(),
+        args.new_key_file.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -150,9 +216,13 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             tracing::info!("stopped");
             Ok(ExitCode::SUCCESS)
         }
+        Command::RotateSecretKey(args) => rotate_secret_key(args).await,
         Command::Migrate(args) => {
             open_store(&args.database).await?;
-            println!("schema of {} is up to date", args.database);
+            println!(
+                "schema of {} is up to date",
+                redacted_setting(&args.database)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest(args) => print_digest(args).await,

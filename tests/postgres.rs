@@ -54,6 +54,9 @@ mod digests;
 #[path = "api/durability.rs"]
 mod durability;
 #[cfg(postgres_tests)]
+#[path = "api/egress.rs"]
+mod egress;
+#[cfg(postgres_tests)]
 #[path = "api/errors.rs"]
 mod errors;
 #[cfg(postgres_tests)]
@@ -74,6 +77,9 @@ mod receiver;
 #[cfg(postgres_tests)]
 #[path = "api/schedule.rs"]
 mod schedule;
+#[cfg(postgres_tests)]
+#[path = "api/secrets.rs"]
+mod secrets;
 #[cfg(postgres_tests)]
 #[path = "api/server.rs"]
 mod server;

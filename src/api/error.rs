@@ -29,6 +29,12 @@ pub enum ApiError {
         resource: String,
         description: String,
     },
+    /// The server is not configured for what the call asks (e.g. `delivery_dir` is unset).
+    #[error("{description}")]
+    NotConfigured {
+        setting: &'static str,
+        description: String,
+    },
     #[error("{resource} has changed: its etag is no longer {sent}; read it again and retry")]
     EtagMismatch { resource: String, sent: String },
     /// The client sees only that it may retry; the cause is logged.
@@ -155,6 +161,17 @@ impl From<ApiError> for Status {
                     Code::FailedPrecondition,
                     "RESOURCE_IN_USE",
                     resource_metadata(resource),
+                )
+            }
+            ApiError::NotConfigured {
+                setting,
+                description,
+            } => {
+                details.add_precondition_failure_violation("SETTING", *setting, description);
+                (
+                    Code::FailedPrecondition,
+                    "NOT_CONFIGURED",
+                    HashMap::from([("setting".to_owned(), (*setting).to_owned())]),
                 )
             }
             ApiError::EtagMismatch { resource, .. } => {

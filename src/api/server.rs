@@ -44,6 +44,8 @@ pub struct Services {
     pub runner: Arc<Runner>,
     /// Wakes the delivery worker after a redelivery.
     pub deliveries_queued: Arc<tokio::sync::Notify>,
+    /// Where subscriptions may send: checked when one is created.
+    pub egress: crate::delivery::Egress,
 }
 
 const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -59,6 +61,7 @@ pub async fn serve(
         store,
         runner,
         deliveries_queued,
+        egress,
     } = services;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = reflection_builder().build_v1()?;
@@ -93,6 +96,7 @@ pub async fn serve(
         store.clone(),
         deliveries_queued,
         runner,
+        egress,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip);

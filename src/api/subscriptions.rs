@@ -9,10 +9,13 @@ use super::convert::timestamp;
 use super::error::ApiError;
 use super::paging;
 use super::pb::{self, subscription_service_server::SubscriptionService};
+use crate::delivery::Egress;
+use crate::delivery::guard::GuardError;
 use crate::domain::ResourceId;
 use crate::domain::Stored;
 use crate::domain::subscription::{
     Delivery, DeliveryState, Subscription, SubscriptionRequest, SubscriptionState, Target,
+    redacted_url,
 };
 use crate::schedule::Runner;
 use crate::store::Store;
@@ -23,14 +26,56 @@ pub struct SubscriptionApi {
     deliveries_queued: Arc<Notify>,
     /// Knows the configured digest kinds: a subscription to any other would never be served.
     runner: Arc<Runner>,
+    /// The SSRF guard and the delivery directory: a target is checked before it is stored.
+    egress: Egress,
 }
 
 impl SubscriptionApi {
-    pub fn new(store: Arc<dyn Store>, deliveries_queued: Arc<Notify>, runner: Arc<Runner>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        deliveries_queued: Arc<Notify>,
+        runner: Arc<Runner>,
+        egress: Egress,
+    ) -> Self {
         Self {
             store,
             deliveries_queued,
             runner,
+            egress,
+        }
+    }
+
+    /// Refuses a webhook the guard refuses, and a file target without a delivery directory or
+    /// outside it (creating the directory inside it).
+    async fn check_target(&self, target: &Target) -> Result<(), ApiError> {
+        match target {
+            Target::Webhook { url, .. } => match self.egress.guard.check_url(url).await {
+                Ok(()) => Ok(()),
+                Err(refused @ GuardError::Refused(_)) => Err(ApiError::invalid(
+                    "subscription.webhook.url",
+                    refused.to_string(),
+                )),
+                Err(GuardError::Unresolved) => {
+                    Err(ApiError::invalid("subscription.webhook.url", "has no host"))
+                }
+            },
+            Target::File { directory } => {
+                let Some(root) = self.egress.delivery_dir.clone() else {
+                    return Err(ApiError::NotConfigured {
+                        setting: "delivery_dir",
+                        description:
+                            "file subscriptions are off: the operator has not set delivery_dir"
+                                .into(),
+                    });
+                };
+                let directory = directory.clone();
+                let created = tokio::task::spawn_blocking(move || root.create(&directory))
+                    .await
+                    .map_err(|error| ApiError::Internal(Box::new(error)))?;
+                created.map(|_| ()).map_err(|problem| {
+                    ApiError::invalid("subscription.file.directory", problem.to_string())
+                })
+            }
         }
     }
 }
@@ -112,17 +157,7 @@ impl SubscriptionService for SubscriptionApi {
                 return Err(ApiError::InvalidArgument(violations).into());
             }
         };
-        if let Target::File { directory } = &value.target
-            && !tokio::fs::metadata(directory)
-                .await
-                .is_ok_and(|metadata| metadata.is_dir())
-        {
-            return Err(ApiError::invalid(
-                "subscription.file.directory",
-                format!("{} is not an existing directory", directory.display()),
-            )
-            .into());
-        }
+        self.check_target(&value.target).await?;
         let stored = self
             .store
             .create_subscription(id, value)
@@ -264,7 +299,8 @@ fn to_proto(stored: &Stored<Subscription>, with_secret: bool) -> pb::Subscriptio
         target: Some(match &subscription.target {
             Target::Webhook { url, secret } => {
                 pb::subscription::Target::Webhook(pb::WebhookTarget {
-                    url: url.to_string(),
+                    // The stored URL is whole; what is shown hides query values.
+                    url: redacted_url(url),
                     secret: if with_secret {
                         secret.expose().to_owned()
                     } else {

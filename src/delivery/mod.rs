@@ -1,7 +1,9 @@
 //! Delivery: a worker that drains the outbox, attempting each due delivery at most once at a
 //! time (the store leases it), to webhooks (Standard Webhooks) and directories.
 
+pub mod address;
 mod file;
+pub mod guard;
 mod payload;
 mod retry;
 mod signature;
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+pub use file::{DeliveryDir, FileTargetError};
 pub use payload::digest_json;
 pub use retry::RetrySchedule;
 pub use signature::sign;
@@ -19,6 +22,7 @@ pub use signature::sign;
 use crate::domain::subscription::{SubscriptionState, Target};
 use crate::store::Store;
 use crate::store::digests::{AttemptOutcome, DueDelivery};
+use guard::{EgressGuard, GuardedResolver};
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryConfig {
@@ -29,9 +33,20 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
 }
 
+/// Where deliveries may go: the SSRF guard for webhooks, and the operator's directory for files
+/// (None: file delivery is off).
+#[derive(Debug, Clone)]
+pub struct Egress {
+    pub guard: Arc<EgressGuard>,
+    pub delivery_dir: Option<DeliveryDir>,
+}
+
 pub struct Worker {
     store: Arc<dyn Store>,
     config: DeliveryConfig,
+    guard: Arc<EgressGuard>,
+    delivery_dir: Option<DeliveryDir>,
+    /// Resolves names through `guard` alone; follows no redirects.
     client: reqwest::Client,
     wake: Arc<Notify>,
 }
@@ -43,9 +58,19 @@ impl Worker {
     pub fn new(
         store: Arc<dyn Store>,
         config: DeliveryConfig,
+        egress: Egress,
         wake: Arc<Notify>,
     ) -> anyhow::Result<Self> {
+        let Egress {
+            guard,
+            delivery_dir,
+        } = egress;
         let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver(guard.clone())))
+            // Every attempt resolves and checks anew: a kept connection would skip the check.
+            .pool_max_idle_per_host(0)
+            // A proxy would connect to the name itself, past the guard.
+            .no_proxy()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -54,6 +79,8 @@ impl Worker {
         Ok(Self {
             store,
             config,
+            guard,
+            delivery_dir,
             client,
             wake,
         })
@@ -114,32 +141,55 @@ impl Worker {
                         body: json,
                         attempt,
                     };
-                    webhook::send(&self.client, request, &self.config.retry).await
+                    webhook::send(&self.client, &self.guard, request, &self.config.retry).await
                 }
                 Target::File { directory } => {
                     let directory = directory.clone();
+                    let root = self.delivery_dir.clone();
                     let published = due.digest.clone();
                     let id = delivery.id.clone();
                     let written = tokio::task::spawn_blocking(move || {
-                        file::write_digest(&directory, &published, &json, &id)
+                        let Some(root) = root else {
+                            return Ok(Err(
+                                "file delivery is off: the operator has not set delivery_dir"
+                                    .to_owned(),
+                            ));
+                        };
+                        match root.resolve(&directory) {
+                            Ok(target) => {
+                                file::write_digest(&target, &published, &json, &id).map(Ok)
+                            }
+                            Err(problem) => Ok(Err(format!("the directory {problem}"))),
+                        }
                     })
                     .await;
                     match written {
-                        Ok(Ok(())) => AttemptOutcome::Succeeded {
+                        Ok(Ok(Ok(()))) => AttemptOutcome::Succeeded {
                             result: "written".into(),
                         },
-                        Ok(Err(error)) => webhook::outcome_of_failure(
-                            format!("cannot write: {error}"),
-                            attempt,
-                            &self.config.retry,
-                            None,
-                        ),
-                        Err(error) => webhook::outcome_of_failure(
-                            format!("writer stopped: {error}"),
-                            attempt,
-                            &self.config.retry,
-                            None,
-                        ),
+                        Ok(Ok(Err(refused))) => {
+                            webhook::outcome_of_failure(refused, attempt, &self.config.retry, None)
+                        }
+                        Ok(Err(error)) => {
+                            // The operator reads the cause in the log; the delivery record,
+                            // which clients read, says only that writing failed.
+                            tracing::warn!(delivery = %delivery.id, %error, "cannot write a digest file");
+                            webhook::outcome_of_failure(
+                                "cannot write the files".to_owned(),
+                                attempt,
+                                &self.config.retry,
+                                None,
+                            )
+                        }
+                        Err(error) => {
+                            tracing::error!(delivery = %delivery.id, %error, "the file writer stopped");
+                            webhook::outcome_of_failure(
+                                "cannot write the files".to_owned(),
+                                attempt,
+                                &self.config.retry,
+                                None,
+                            )
+                        }
                     }
                 }
             }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use super::guard::{EgressGuard, GuardError};
 use super::retry::{RetrySchedule, parse_retry_after};
 use super::signature::sign;
 use crate::domain::subscription::WebhookSecret;
@@ -19,11 +20,23 @@ pub struct WebhookRequest<'a> {
     pub attempt: u32,
 }
 
+/// POSTs the digest to the checked address of the URL. A literal address is checked here (the
+/// client's resolver, which checks names, is not asked about literals); a redirect is not
+/// followed but counts as a failed attempt.
 pub async fn send(
     client: &reqwest::Client,
+    guard: &EgressGuard,
     request: WebhookRequest<'_>,
     retry: &RetrySchedule,
 ) -> AttemptOutcome {
+    let literal = match request.url.host() {
+        Some(url::Host::Ipv4(address)) => Some(address.into()),
+        Some(url::Host::Ipv6(address)) => Some(address.into()),
+        _ => None,
+    };
+    if let Some(Err(refused)) = literal.map(|address| guard.check_address(address)) {
+        return outcome_of_failure(refused.to_string(), request.attempt, retry, None);
+    }
     let now = Utc::now();
     let timestamp = now.timestamp();
     let signature = sign(request.secret, request.id, timestamp, &request.body);
@@ -53,10 +66,17 @@ pub async fn send(
                 .get("retry-after")
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| parse_retry_after(value, now));
-            (format!("HTTP {}", response.status().as_u16()), retry_after)
+            let words = if response.status().is_redirection() {
+                format!(
+                    "HTTP {} (redirects are not followed)",
+                    response.status().as_u16()
+                )
+            } else {
+                format!("HTTP {}", response.status().as_u16())
+            };
+            (words, retry_after)
         }
-        Err(error) if error.is_timeout() => ("timed out".to_owned(), None),
-        Err(error) => (format!("request failed: {}", without_url(&error)), None),
+        Err(error) => (failure_words(&error), None),
     };
     outcome_of_failure(result, request.attempt, retry, retry_after)
 }
@@ -76,13 +96,22 @@ pub fn outcome_of_failure(
     }
 }
 
-/// reqwest errors name the URL, which may carry a token; the subscription already names it.
-fn without_url(error: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
-    let mut deepest = error.to_string();
+/// A failed request in generic words: what the guard refused, or what kind of failure it was,
+/// never the operating system's text (which would tell a client what listens where) nor the
+/// URL (which may carry a token).
+fn failure_words(error: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
     while let Some(cause) = source {
-        deepest = cause.to_string();
+        if let Some(guarded) = cause.downcast_ref::<GuardError>() {
+            return guarded.to_string();
+        }
         source = cause.source();
     }
-    deepest
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "connect failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
 }

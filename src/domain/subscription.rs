@@ -1,13 +1,14 @@
 //! Subscriptions to a digest kind and the deliveries of the outbox.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 
-use super::values::{parse_keyword, parse_url};
+use super::values::parse_keyword;
+pub use super::values::redacted_url;
 use super::violations::Violations;
 
 /// The digest kind compiled and subscribed to when none is named.
@@ -21,7 +22,8 @@ pub enum Target {
         url: url::Url,
         secret: WebhookSecret,
     },
-    /// Written as `<kind>-<date>.md` and `.json` into `directory`.
+    /// Written as `<kind>-<date>.md` and `.json` into `directory`, a relative path under the
+    /// operator's `delivery_dir`.
     File { directory: PathBuf },
 }
 
@@ -75,7 +77,7 @@ impl Subscription {
         let target = match (&request.webhook_url, &request.file_directory) {
             (Some(url), None) => {
                 violations
-                    .check("webhook.url", parse_url(url))
+                    .check("webhook.url", parse_webhook_url(url))
                     .map(|url| Target::Webhook {
                         url,
                         secret: WebhookSecret::generate(),
@@ -98,15 +100,46 @@ impl Subscription {
     }
 }
 
-fn parse_directory(raw: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(raw);
-    if raw.is_empty() || !path.is_absolute() {
-        return Err(format!("{raw:?} is not an absolute directory path"));
+/// An http or https URL without user-info (a password in a URL ends up in logs and
+/// responses; the signature authenticates the sender). The text is not echoed back: it may
+/// carry a token.
+fn parse_webhook_url(raw: &str) -> Result<url::Url, String> {
+    if raw.len() > 2048 {
+        return Err("must be at most 2048 characters".into());
     }
+    let parsed = url::Url::parse(raw).map_err(|problem| format!("is not a URL: {problem}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "must be an http or https URL, not {}",
+            parsed.scheme()
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "must not carry a user name or password: the webhook signature authenticates the sender"
+                .into(),
+        );
+    }
+    Ok(parsed)
+}
+
+/// A relative directory name under the operator's `delivery_dir`: plain names only, no
+/// absolute path, no `.` or `..`. Where it leads on disk is checked by the delivery layer.
+fn parse_directory(raw: &str) -> Result<PathBuf, String> {
+    const HINT: &str = "must be a relative directory name under the server's delivery directory, such as desk/daily";
     if raw.len() > 1024 {
         return Err("must be at most 1024 characters".into());
     }
-    Ok(path)
+    let path = Path::new(raw);
+    let plain = !raw.is_empty()
+        && !raw.contains('\0')
+        && path
+            .components()
+            .all(|component| matches!(component, Component::Normal(_)));
+    if !plain {
+        return Err(HINT.into());
+    }
+    Ok(path.to_path_buf())
 }
 
 /// A Standard Webhooks signing secret, `whsec_` + base64 of 32 random bytes. Never printed.
@@ -212,20 +245,49 @@ mod tests {
     }
 
     #[test]
+    fn passwords_and_query_values_are_shown_as_stars() {
+        let shown = |raw: &str| redacted_url(&url::Url::parse(raw).unwrap());
+        assert_eq!(
+            shown("https://hooks.example.com/in?token=abc123&x=1"),
+            "https://hooks.example.com/in?token=***&x=***"
+        );
+        assert_eq!(
+            shown("postgres://postgres:somepassword@127.0.0.1:5432/db"),
+            "postgres://postgres:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(shown("http://127.0.0.1:9/hook"), "http://127.0.0.1:9/hook");
+    }
+
+    #[test]
     fn a_subscription_needs_one_target() {
         let neither = SubscriptionRequest::default();
         assert_eq!(
             Subscription::parse(&neither).unwrap_err().items()[0].field,
             "target"
         );
+        for escaping in ["/tmp/out", "../out", "out/../../etc", "./out", "", "out\0"] {
+            let request = SubscriptionRequest {
+                file_directory: Some(escaping.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                Subscription::parse(&request).unwrap_err().items()[0].field,
+                "file.directory",
+                "{escaping:?}"
+            );
+        }
         let relative = SubscriptionRequest {
-            file_directory: Some("out".into()),
+            file_directory: Some("desk/daily".into()),
             ..Default::default()
         };
-        assert_eq!(
-            Subscription::parse(&relative).unwrap_err().items()[0].field,
-            "file.directory"
-        );
+        assert!(Subscription::parse(&relative).is_ok());
+        let with_password = SubscriptionRequest {
+            webhook_url: Some("http://user:p4ssw0rd@127.0.0.1:9/hook".into()),
+            ..Default::default()
+        };
+        let refused = Subscription::parse(&with_password).unwrap_err();
+        assert_eq!(refused.items()[0].field, "webhook.url");
+        assert!(!refused.items()[0].description.contains("p4ssw0rd"));
         let hook = SubscriptionRequest {
             webhook_url: Some("http://127.0.0.1:9/hook".into()),
             ..Default::default()

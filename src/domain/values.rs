@@ -202,6 +202,38 @@ pub fn parse_url(raw: &str) -> Result<url::Url, String> {
     }
 }
 
+/// The URL with its password and query values replaced by `***`, for responses and logs.
+pub fn redacted_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    if shown.query().is_some() {
+        let pairs: Vec<(String, String)> = shown
+            .query_pairs()
+            .map(|(key, _)| (key.into_owned(), "***".to_owned()))
+            .collect();
+        if pairs.is_empty() {
+            shown.set_query(None);
+        } else {
+            shown.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    shown.to_string()
+}
+
+/// A URL-like setting (a database URL) as a log line may show it: password and query values
+/// hidden; text that is not a URL shows only up to its scheme.
+pub fn redacted_setting(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(url) => redacted_url(&url),
+        Err(_) => match text.split_once(':') {
+            Some((scheme, _)) => format!("{scheme}:***"),
+            None => "***".to_owned(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,7 @@ pub mod digests;
 pub(crate) mod document;
 pub mod error;
 pub mod postgres;
+pub mod secrets;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -382,6 +383,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Delivery>;
     /// When the next pending delivery falls due, if any.
     async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Re-encrypts every webhook signing secret with `next` (opened with this store's key, or
+    /// read as plain text), in one transaction; returns how many there were.
+    async fn reseal_secrets(&self, next: &secrets::SecretSealer) -> StoreResult<usize>;
 
     /// Sends the position of every publication that other processes sharing the store commit,
     /// so WatchDigests on this process hears of them promptly.

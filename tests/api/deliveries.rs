@@ -156,12 +156,17 @@ async fn compiling_one_day_twice_at_once_yields_one_digest_and_one_delivery() {
     assert!(counts.values().all(|count| *count == (1, 1)), "{counts:?}");
 }
 
-async fn subscribe_directory(app: &TestApp, directory: &std::path::Path) -> pb::Subscription {
-    subscriptions(app)
+/// Subscribes `directory`, a name under the server's delivery directory, and returns the
+/// subscription and where its files land.
+async fn subscribe_directory(
+    app: &TestApp,
+    directory: &str,
+) -> (pb::Subscription, std::path::PathBuf) {
+    let subscription = subscriptions(app)
         .create_subscription(pb::CreateSubscriptionRequest {
             subscription: Some(pb::Subscription {
                 target: Some(pb::subscription::Target::File(pb::FileTarget {
-                    directory: directory.to_string_lossy().into_owned(),
+                    directory: directory.to_owned(),
                 })),
                 ..Default::default()
             }),
@@ -169,7 +174,8 @@ async fn subscribe_directory(app: &TestApp, directory: &std::path::Path) -> pb::
         })
         .await
         .expect("create a file subscription")
-        .into_inner()
+        .into_inner();
+    (subscription, app.delivery_dir().join(directory))
 }
 
 fn file_names(directory: &std::path::Path) -> Vec<String> {
@@ -191,9 +197,9 @@ fn file_names(directory: &std::path::Path) -> Vec<String> {
 async fn a_directory_receives_markdown_and_json_and_no_temporary_file() {
     let (_database, url) = fresh_database().await;
     let app = spawn_app_with_args(&url, &quick_and(&["--demo"])).await;
-    let target = tempfile::tempdir().expect("target directory");
-    let subscription = subscribe_directory(&app, target.path()).await;
+    let (subscription, target) = subscribe_directory(&app, "desk/daily").await;
     assert_eq!(subscription.name, "subscriptions/desk-folder");
+    assert!(target.is_dir(), "the directory is made under delivery_dir");
 
     let digest = compile(&app, "2025-01-06", true).await;
     let delivery = wait_for_delivery(
@@ -205,14 +211,14 @@ async fn a_directory_receives_markdown_and_json_and_no_temporary_file() {
     .await;
     assert_eq!(delivery.attempts, 1);
     assert_eq!(
-        file_names(target.path()),
+        file_names(target.as_path()),
         ["daily-2025-01-06.json", "daily-2025-01-06.md"]
     );
-    let markdown =
-        std::fs::read_to_string(target.path().join("daily-2025-01-06.md")).expect("markdown file");
+    let markdown = std::fs::read_to_string(target.as_path().join("daily-2025-01-06.md"))
+        .expect("markdown file");
     assert_eq!(markdown, digest.markdown);
     let json: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(target.path().join("daily-2025-01-06.json")).expect("json file"),
+        &std::fs::read(target.as_path().join("daily-2025-01-06.json")).expect("json file"),
     )
     .expect("the json file is JSON");
     assert_eq!(json["data"]["name"], "digests/daily-2025-01-06");
@@ -236,12 +242,12 @@ async fn a_directory_receives_markdown_and_json_and_no_temporary_file() {
     })
     .await;
     assert_eq!(
-        file_names(target.path()),
+        file_names(target.as_path()),
         ["daily-2025-01-06.json", "daily-2025-01-06.md"],
         "no temporary file is left behind"
     );
     let json: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(target.path().join("daily-2025-01-06.json")).expect("json file"),
+        &std::fs::read(target.as_path().join("daily-2025-01-06.json")).expect("json file"),
     )
     .expect("the json file is JSON");
     assert_eq!(json["data"]["revision"], 2);
@@ -255,10 +261,8 @@ async fn a_directory_that_disappears_is_retried_then_dead_letter() {
         &quick_and(&["--demo", "--delivery-max-attempts", "2"]),
     )
     .await;
-    let target = tempfile::tempdir().expect("target directory");
-    let subscription = subscribe_directory(&app, target.path()).await;
-    let path = target.path().to_owned();
-    target.close().expect("remove the target directory");
+    let (subscription, path) = subscribe_directory(&app, "desk").await;
+    std::fs::remove_dir(&path).expect("remove the target directory");
 
     compile(&app, "2025-01-06", true).await;
     let dead = wait_for_delivery(
@@ -269,6 +273,9 @@ async fn a_directory_that_disappears_is_retried_then_dead_letter() {
     )
     .await;
     assert_eq!(dead.attempts, 2);
-    assert!(dead.last_result.contains("cannot write"), "{dead:?}");
+    assert_eq!(
+        dead.last_result,
+        "the directory does not exist in the server's delivery directory; gave up after 2 attempts"
+    );
     assert!(!path.exists());
 }

@@ -32,6 +32,8 @@ pub struct TestApp {
     server: Option<JoinHandle<anyhow::Result<()>>>,
     /// The database the app was given by [`spawn_app`] or [`spawn_demo_app`], removed after it.
     _database: Option<DatabaseGuard>,
+    /// The server's `delivery_dir`, unless the test named another.
+    delivery_dir: TempDir,
 }
 
 /// The storage backend a test binary runs the suite on: `tests/api` on SQLite,
@@ -209,6 +211,11 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         database_url,
     ];
     command_line.extend_from_slice(extra_args);
+    // The tests' webhook receivers listen on 127.0.0.1, which the SSRF guard refuses unless
+    // the operator allows it; file subscriptions write under a directory of the test's own.
+    let delivery_dir = tempfile::tempdir().expect("delivery directory");
+    let delivery_dir_text = delivery_dir.path().to_string_lossy().into_owned();
+    command_line.extend(test_defaults(extra_args, Some(&delivery_dir_text)));
     let cli = briefing::cli::Cli::try_parse_from(command_line).expect("test command line parses");
     let briefing::cli::Command::Serve(args) = cli.command else {
         unreachable!("the test command line is `serve`")
@@ -236,10 +243,37 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         shutdown: Some(shutdown),
         server: Some(server),
         _database: None,
+        delivery_dir,
     }
 }
 
+/// The flags every test server gets unless the test gives them itself: webhooks may reach the
+/// receivers on 127.0.0.1 (only that address), and file targets go under `delivery_dir`.
+fn test_defaults<'a>(extra_args: &[&str], delivery_dir: Option<&'a str>) -> Vec<&'a str> {
+    let given = |flag: &str| {
+        extra_args
+            .iter()
+            .any(|arg| *arg == flag || arg.starts_with(&format!("{flag}=")))
+    };
+    let mut defaults = Vec::new();
+    if !given("--webhook-allow-cidrs") {
+        defaults.extend(["--webhook-allow-cidrs", "127.0.0.1/32"]);
+    }
+    if let Some(delivery_dir) = delivery_dir
+        && !given("--delivery-dir")
+    {
+        defaults.extend(["--delivery-dir", delivery_dir]);
+    }
+    defaults
+}
+
 impl TestApp {
+    /// The directory file subscriptions write under (unless the test gave `--delivery-dir`).
+    #[allow(dead_code, reason = "used by the file-delivery tests only")]
+    pub fn delivery_dir(&self) -> &std::path::Path {
+        self.delivery_dir.path()
+    }
+
     /// Asks the server to stop, the way SIGTERM does, and returns the task that serves, which
     /// finishes once the calls in flight have.
     pub fn begin_shutdown(&mut self) -> JoinHandle<anyhow::Result<()>> {
@@ -656,6 +690,7 @@ impl ServerProcess {
                 database_url,
             ])
             .args(extra_args)
+            .args(test_defaults(extra_args, None))
             .env("BRIEFING_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())

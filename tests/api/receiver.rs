@@ -27,6 +27,8 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub webhook_id: String,
+    /// The query string of the request's URL, if it had one.
+    pub query: Option<String>,
     pub body: Vec<u8>,
     /// The reference library's verdict on the signature, with the secret of the subscription.
     pub verified: Result<(), String>,
@@ -92,6 +94,15 @@ impl Receiver {
         }
     }
 
+    /// The same receiver (the same script and requests) named by another URL, e.g. a host
+    /// name that resolves to it, or its URL with a query.
+    pub fn at(&self, url: String) -> Self {
+        Self {
+            url,
+            script: self.script.clone(),
+        }
+    }
+
     /// The secret the subscription's create response showed, to verify signatures with.
     pub fn verify_with(&self, secret: &str) {
         self.script.lock().unwrap().secret = Some(secret.to_owned());
@@ -120,6 +131,7 @@ impl Receiver {
 
 async fn receive(
     State(script): State<Arc<Mutex<Script>>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -147,6 +159,7 @@ async fn receive(
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or_default()
                 .to_owned(),
+            query: uri.query().map(str::to_owned),
             body: body.to_vec(),
             verified,
             reply,

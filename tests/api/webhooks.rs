@@ -86,7 +86,7 @@ async fn the_secret_is_shown_once_and_the_target_is_validated() {
         ),
         (
             pb::subscription::Target::File(pb::FileTarget {
-                directory: "relative/dir".into(),
+                directory: "../outside".into(),
             }),
             "subscription.file.directory",
         ),

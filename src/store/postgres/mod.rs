@@ -35,9 +35,21 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The task forwarding publication NOTIFYs, stopped with the store.
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Seals webhook signing secrets at rest.
+    secrets: super::secrets::SecretSealer,
 }
 
 impl PostgresStore {
+    /// Seals webhook signing secrets with `secrets` from now on (and opens them with it).
+    pub fn with_secrets(mut self, secrets: super::secrets::SecretSealer) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    fn secrets(&self) -> &super::secrets::SecretSealer {
+        &self.secrets
+    }
+
     fn writer(&self) -> &PgPool {
         &self.pool
     }
@@ -76,6 +88,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             listener: std::sync::Mutex::new(None),
+            secrets: super::secrets::SecretSealer::default(),
         })
     }
 }

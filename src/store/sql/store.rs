@@ -200,17 +200,17 @@ macro_rules! store_impl {
                 id: ResourceId,
                 subscription: Subscription,
             ) -> StoreResult<Stored<Subscription>> {
-                subscriptions::create(&self.writer(), id, subscription).await
+                subscriptions::create(&self.writer(), self.secrets(), id, subscription).await
             }
             async fn get_subscription(&self, id: &ResourceId) -> StoreResult<Stored<Subscription>> {
-                subscriptions::get(self.reader(), id).await
+                subscriptions::get(self.reader(), self.secrets(), id).await
             }
             async fn list_subscriptions(
                 &self,
                 kind: Option<&str>,
                 page: PageRequest,
             ) -> StoreResult<Page<Stored<Subscription>>> {
-                subscriptions::list(self.reader(), kind, page).await
+                subscriptions::list(self.reader(), self.secrets(), kind, page).await
             }
             async fn delete_subscription(&self, id: &ResourceId) -> StoreResult<()> {
                 subscriptions::delete(&self.writer(), id).await
@@ -228,7 +228,7 @@ macro_rules! store_impl {
                 lease: chrono::Duration,
                 limit: usize,
             ) -> StoreResult<Vec<DueDelivery>> {
-                subscriptions::claim_due(&self.writer(), lease, limit).await
+                subscriptions::claim_due(&self.writer(), self.secrets(), lease, limit).await
             }
             async fn record_attempt(
                 &self,
@@ -243,6 +243,9 @@ macro_rules! store_impl {
                 delivery_id: &str,
             ) -> StoreResult<Delivery> {
                 subscriptions::redeliver(&self.writer(), subscription, delivery_id).await
+            }
+            async fn reseal_secrets(&self, next: &crate::store::secrets::SecretSealer) -> StoreResult<usize> {
+                subscriptions::reseal(&self.writer(), self.secrets(), next).await
             }
             async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
                 subscriptions::next_due(self.reader()).await

@@ -13,6 +13,7 @@ macro_rules! subscriptions {
             Delivery, DeliveryState, Subscription, SubscriptionState, Target, WebhookSecret,
         };
         use crate::store::digests::{AttemptOutcome, DueDelivery, PublishedDigest};
+        use crate::store::secrets::SecretSealer;
         use crate::store::sql::{from_micros, page_limit};
         use crate::store::{Page, PageRequest, StoreError, StoreResult, Stored};
 
@@ -22,7 +23,10 @@ macro_rules! subscriptions {
             format!("subscriptions/{id}")
         }
 
-        fn decode_subscription(row: &DbRow) -> StoreResult<Stored<Subscription>> {
+        fn decode_subscription(
+            row: &DbRow,
+            secrets: &SecretSealer,
+        ) -> StoreResult<Stored<Subscription>> {
             let id: String = row.try_get("id")?;
             let target: String = row.try_get("target")?;
             let corrupt =
@@ -31,6 +35,10 @@ macro_rules! subscriptions {
                 "webhook" => {
                     let url: Option<String> = row.try_get("url")?;
                     let secret: Option<String> = row.try_get("secret")?;
+                    let secret = match secret {
+                        Some(stored) => Some(secrets.open(&id, &stored)?),
+                        None => None,
+                    };
                     Target::Webhook {
                         url: url
                             .and_then(|url| url::Url::parse(&url).ok())
@@ -65,6 +73,7 @@ macro_rules! subscriptions {
 
         pub(super) async fn create(
             pool: &Pool,
+            secrets: &SecretSealer,
             id: ResourceId,
             subscription: Subscription,
         ) -> StoreResult<Stored<Subscription>> {
@@ -73,7 +82,7 @@ macro_rules! subscriptions {
                 Target::Webhook { url, secret } => (
                     "webhook",
                     Some(url.to_string()),
-                    Some(secret.expose().to_owned()),
+                    Some(secrets.seal(id.as_str(), secret.expose())?),
                     None,
                 ),
                 Target::File { directory } => (
@@ -107,7 +116,11 @@ macro_rules! subscriptions {
             Ok(crate::store::sql::created(id, subscription, now))
         }
 
-        pub(super) async fn get(pool: &Pool, id: &ResourceId) -> StoreResult<Stored<Subscription>> {
+        pub(super) async fn get(
+            pool: &Pool,
+            secrets: &SecretSealer,
+            id: &ResourceId,
+        ) -> StoreResult<Stored<Subscription>> {
             let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1");
             let row = sqlx::query(&sql)
                 .bind(id.as_str())
@@ -116,11 +129,12 @@ macro_rules! subscriptions {
                 .ok_or_else(|| StoreError::NotFound {
                     resource: resource(id.as_str()),
                 })?;
-            decode_subscription(&row)
+            decode_subscription(&row, secrets)
         }
 
         pub(super) async fn list(
             pool: &Pool,
+            secrets: &SecretSealer,
             kind: Option<&str>,
             page: PageRequest,
         ) -> StoreResult<Page<Stored<Subscription>>> {
@@ -138,7 +152,7 @@ macro_rules! subscriptions {
             let mut items = Vec::new();
             let mut last = None;
             for row in rows.iter().take(page.size) {
-                items.push(decode_subscription(row)?);
+                items.push(decode_subscription(row, secrets)?);
                 last = Some(row.try_get("seq")?);
             }
             Ok(Page {
@@ -228,6 +242,7 @@ macro_rules! subscriptions {
 
         pub(super) async fn claim_due(
             pool: &Pool,
+            secrets: &SecretSealer,
             lease: chrono::Duration,
             limit: usize,
         ) -> StoreResult<Vec<DueDelivery>> {
@@ -245,7 +260,7 @@ macro_rules! subscriptions {
                 let publication: i64 = row.try_get("publication")?;
                 let subscription_id =
                     ResourceId::parse(&delivery.subscription_id).map_err(StoreError::Internal)?;
-                let subscription = subscription_in(&mut transaction, &subscription_id).await?;
+                let subscription = subscription_in(&mut transaction, secrets, &subscription_id).await?;
                 let digest = publication_in(&mut transaction, publication).await?;
                 due.push(DueDelivery {
                     delivery,
@@ -259,6 +274,7 @@ macro_rules! subscriptions {
 
         async fn subscription_in(
             connection: &mut Connection,
+            secrets: &SecretSealer,
             id: &ResourceId,
         ) -> StoreResult<Stored<Subscription>> {
             let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1");
@@ -269,7 +285,7 @@ macro_rules! subscriptions {
                 .ok_or_else(|| StoreError::NotFound {
                     resource: resource(id.as_str()),
                 })?;
-            decode_subscription(&row)
+            decode_subscription(&row, secrets)
         }
 
         async fn publication_in(connection: &mut Connection, seq: i64) -> StoreResult<PublishedDigest> {
@@ -381,6 +397,33 @@ macro_rules! subscriptions {
                 });
             };
             decode_delivery(&row)
+        }
+
+        /// Every stored signing secret opened with `current` and sealed again with `next`, in one
+        /// transaction; how many there were.
+        pub(super) async fn reseal(
+            pool: &Pool,
+            current: &SecretSealer,
+            next: &SecretSealer,
+        ) -> StoreResult<usize> {
+            let mut transaction = pool.begin().await?;
+            let rows = sqlx::query(
+                "SELECT id, secret FROM subscriptions WHERE secret IS NOT NULL ORDER BY seq",
+            )
+            .fetch_all(&mut *transaction)
+            .await?;
+            for row in &rows {
+                let id: String = row.try_get("id")?;
+                let stored: String = row.try_get("secret")?;
+                let secret = current.open(&id, &stored)?;
+                sqlx::query("UPDATE subscriptions SET secret = $1 WHERE id = $2")
+                    .bind(next.seal(&id, &secret)?)
+                    .bind(&id)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            transaction.commit().await?;
+            Ok(rows.len())
         }
 
         pub(super) async fn next_due(pool: &Pool) -> StoreResult<Option<DateTime<Utc>>> {

@@ -53,6 +53,8 @@ pub struct SqliteStore {
     caches: Option<Arc<Caches>>,
     /// Clears `caches` when another process writes to the file; lives as long as the store.
     _watch: Option<notify::RecommendedWatcher>,
+    /// Seals webhook signing secrets at rest.
+    secrets: super::secrets::SecretSealer,
 }
 
 /// The record caches of a store.
@@ -205,7 +207,18 @@ impl SqliteStore {
             search_upkeep,
             caches,
             _watch: watch,
+            secrets: super::secrets::SecretSealer::default(),
         })
+    }
+
+    /// Seals webhook signing secrets with `secrets` from now on (and opens them with it).
+    pub fn with_secrets(mut self, secrets: super::secrets::SecretSealer) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    fn secrets(&self) -> &super::secrets::SecretSealer {
+        &self.secrets
     }
 
     fn fast(&self) -> Option<&fast::Readers> {
