@@ -72,6 +72,9 @@ mod receiver;
 #[path = "api/schedule.rs"]
 mod schedule;
 #[cfg(postgres_tests)]
+#[path = "api/security.rs"]
+mod security;
+#[cfg(postgres_tests)]
 #[path = "api/server.rs"]
 mod server;
 #[cfg(postgres_tests)]

@@ -9,6 +9,7 @@ use super::convert::timestamp;
 use super::error::ApiError;
 use super::paging;
 use super::pb::{self, subscription_service_server::SubscriptionService};
+use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::domain::ResourceId;
 use crate::domain::Stored;
 use crate::domain::subscription::{
@@ -23,14 +24,22 @@ pub struct SubscriptionApi {
     deliveries_queued: Arc<Notify>,
     /// Knows the configured digest kinds: a subscription to any other would never be served.
     runner: Arc<Runner>,
+    /// Limits redeliveries per caller.
+    costly_calls: Arc<CostlyCalls>,
 }
 
 impl SubscriptionApi {
-    pub fn new(store: Arc<dyn Store>, deliveries_queued: Arc<Notify>, runner: Arc<Runner>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        deliveries_queued: Arc<Notify>,
+        runner: Arc<Runner>,
+        costly_calls: Arc<CostlyCalls>,
+    ) -> Self {
         Self {
             store,
             deliveries_queued,
             runner,
+            costly_calls,
         }
     }
 }
@@ -229,7 +238,9 @@ impl SubscriptionService for SubscriptionApi {
         &self,
         request: Request<pb::RedeliverDeliveryRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let (subscription, delivery) = delivery_name(&request.into_inner().name)?;
+        let (subscription, delivery) = delivery_name(&request.get_ref().name)?;
+        self.costly_calls
+            .check(CostlyCall::RedeliverDelivery, Client::of(&request))?;
         let stored = self
             .store
             .get_subscription(&subscription)

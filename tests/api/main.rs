@@ -22,6 +22,7 @@ mod officials;
 mod pagination;
 mod receiver;
 mod schedule;
+mod security;
 mod server;
 mod statuses_and_pairs;
 mod trips;
