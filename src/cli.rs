@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gRPC server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load officials, trips and agenda items from a JSON or NDJSON file.
     Import(ImportArgs),
     /// Create or upgrade the database schema, then exit.
