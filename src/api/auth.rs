@@ -192,6 +192,8 @@ impl Authenticator {
             return Err(ApiError::Unauthenticated {
                 reason: "TOKEN_UNKNOWN",
                 message: "the token is not known: make one with `briefing token create`".into(),
+                method: String::new(),
+                token: None,
             });
         };
         match token.refusal(chrono::Utc::now()) {
@@ -202,6 +204,8 @@ impl Authenticator {
             Some(TokenRefusal::Revoked) => Err(ApiError::Unauthenticated {
                 reason: "TOKEN_REVOKED",
                 message: format!("token {} was revoked", token.name),
+                method: String::new(),
+                token: Some(token.name),
             }),
             Some(TokenRefusal::Expired) => Err(ApiError::Unauthenticated {
                 reason: "TOKEN_EXPIRED",
@@ -213,6 +217,8 @@ impl Authenticator {
                         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                         .unwrap_or_default()
                 ),
+                method: String::new(),
+                token: Some(token.name),
             }),
         }
     }
@@ -245,17 +251,39 @@ impl Authenticator {
     }
 }
 
+/// A refusal that says which method was refused.
+fn naming_the_method(refused: ApiError, path: String) -> ApiError {
+    match refused {
+        ApiError::Unauthenticated {
+            reason,
+            message,
+            token,
+            ..
+        } => ApiError::Unauthenticated {
+            reason,
+            message,
+            method: path,
+            token,
+        },
+        other => other,
+    }
+}
+
 /// The token of an `authorization` header: `Bearer TOKEN` (the scheme in any case).
 fn bearer_token(headers: &http::HeaderMap) -> Result<&str, ApiError> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Err(ApiError::Unauthenticated {
             reason: "TOKEN_MISSING",
             message: "this call needs a token: send `authorization: Bearer TOKEN` (make one with `briefing token create`)".into(),
+            method: String::new(),
+            token: None,
         });
     };
     let malformed = || ApiError::Unauthenticated {
         reason: "TOKEN_MALFORMED",
         message: "the authorization header must be `Bearer TOKEN`".into(),
+        method: String::new(),
+        token: None,
     };
     let text = value.to_str().map_err(|_| malformed())?;
     let (scheme, token) = text.split_once(' ').ok_or_else(malformed)?;
@@ -335,7 +363,7 @@ where
                     Ok(caller)
                 } else {
                     Err(ApiError::PermissionDenied {
-                        method,
+                        method: method.clone(),
                         needed,
                         token: caller.token,
                         role: caller.role,
@@ -349,7 +377,9 @@ where
                     response.extensions_mut().insert(caller);
                     Ok(response)
                 }
-                Err(refused) => Ok(tonic::Status::from(refused).into_http()),
+                Err(refused) => {
+                    Ok(tonic::Status::from(naming_the_method(refused, method)).into_http())
+                }
             }
         }))
     }

@@ -37,6 +37,10 @@ pub enum ApiError {
     Unauthenticated {
         reason: &'static str,
         message: String,
+        /// The method refused, when known.
+        method: String,
+        /// The token's name, when the token is known (revoked, expired).
+        token: Option<TokenName>,
     },
     /// A valid token whose role is too small for the method.
     #[error("{method} needs the {needed} role; token {token} has {role}")]
@@ -181,8 +185,20 @@ impl From<ApiError> for Status {
             ApiError::EtagMismatch { resource, .. } => {
                 (Code::Aborted, "ETAG_MISMATCH", resource_metadata(resource))
             }
-            ApiError::Unauthenticated { reason, .. } => {
-                (Code::Unauthenticated, *reason, HashMap::new())
+            ApiError::Unauthenticated {
+                reason,
+                method,
+                token,
+                ..
+            } => {
+                let mut metadata = HashMap::new();
+                if !method.is_empty() {
+                    metadata.insert("method".to_owned(), method.clone());
+                }
+                if let Some(token) = token {
+                    metadata.insert("token".to_owned(), token.to_string());
+                }
+                (Code::Unauthenticated, *reason, metadata)
             }
             ApiError::PermissionDenied {
                 method,
