@@ -296,12 +296,12 @@ async fn manage_tokens(args: TokenArgs) -> anyhow::Result<ExitCode> {
         TokenCommand::List => {
             let tokens = store.list_tokens().await?;
             println!(
-                "{:<24} {:<7} {:<20} {:<20} {:<20}",
+                "{:<24} {:<7} {:<20} {:<20} {}",
                 "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"
             );
             for token in tokens {
                 println!(
-                    "{:<24} {:<7} {:<20} {:<20} {:<20}",
+                    "{:<24} {:<7} {:<20} {:<20} {}",
                     token.name.as_str(),
                     token.role.as_str(),
                     format_time(token.create_time),
