@@ -296,8 +296,8 @@ async fn manage_tokens(args: TokenArgs) -> anyhow::Result<ExitCode> {
         TokenCommand::List => {
             let tokens = store.list_tokens().await?;
             println!(
-                "{:<24} {:<7} {:<20} {:<20} {}",
-                "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"
+                "{:<24} {:<7} {:<20} {:<20} REVOKED",
+                "NAME", "ROLE", "CREATED", "EXPIRES"
             );
             for token in tokens {
                 println!(
