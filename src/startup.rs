@@ -35,6 +35,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if let Some(files) = &config.tls {
+            crate::api::tls::check(files)?;
+        }
         let store = open_store(&config.database).await?;
         if config.demo {
             let report = import::load_demo_if_empty(store.as_ref()).await?;

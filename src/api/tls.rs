@@ -110,9 +110,23 @@ impl ReloadingCertificate {
     }
 }
 
+/// Loads every file of `files` as the server would, so a bad one is reported before the
+/// server says it is serving.
+pub fn check(files: &TlsFiles) -> anyhow::Result<()> {
+    server_config(files).map(|_| ())
+}
+
 /// The acceptor for `files`, and the task that reloads its certificate (the caller ends it
 /// with the server).
 pub fn acceptor(files: &TlsFiles) -> anyhow::Result<(TlsAcceptor, tokio::task::JoinHandle<()>)> {
+    let (config, certificate) = server_config(files)?;
+    let watcher = tokio::spawn(certificate.watch());
+    Ok((TlsAcceptor::from(Arc::new(config)), watcher))
+}
+
+fn server_config(
+    files: &TlsFiles,
+) -> anyhow::Result<(rustls::ServerConfig, Arc<ReloadingCertificate>)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certificate = Arc::new(ReloadingCertificate {
         current: RwLock::new(Arc::new(ReloadingCertificate::load(
@@ -152,8 +166,7 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<(TlsAcceptor, tokio::task::J
     let mut config = builder.with_cert_resolver(certificate.clone());
     // gRPC is HTTP/2 only; clients such as grpcurl insist on ALPN saying so.
     config.alpn_protocols = vec![b"h2".to_vec()];
-    let watcher = tokio::spawn(certificate.watch());
-    Ok((TlsAcceptor::from(Arc::new(config)), watcher))
+    Ok((config, certificate))
 }
 
 /// The TLS connections made on `listener`, handshakes done, for `serve_with_incoming`. Accepting

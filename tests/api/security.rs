@@ -557,6 +557,33 @@ async fn a_renewed_certificate_is_served_without_a_restart_and_a_bad_one_is_not(
     .expect("health");
 }
 
+#[tokio::test]
+async fn a_certificate_that_does_not_load_stops_the_start_and_is_named() {
+    let (_database, url) = fresh_database().await;
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let authority = Authority::new("ca");
+    let (cert, key) = server_files(directory.path(), &authority.server());
+    // Another certificate's key: the pair does not match.
+    replace_file(&key, &authority.server().key);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_briefing"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .args(["--tls-cert", cert.to_str().expect("utf-8")])
+        .args(["--tls-key", key.to_str().expect("utf-8")])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run briefing serve");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "started anyway: {stderr}");
+    assert!(
+        stderr.contains("does not go with tls_cert"),
+        "the error does not say what is wrong: {stderr}"
+    );
+    assert!(
+        !stderr.contains("serving"),
+        "it said it was serving: {stderr}"
+    );
+}
+
 /// `auth` as `serve` resolves it for these flags.
 fn auth_for(flags: &[&str]) -> anyhow::Result<briefing::config::AuthMode> {
     let command_line = ["briefing", "serve"].iter().chain(flags);
