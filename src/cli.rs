@@ -1,4 +1,4 @@
-//! The command line: `briefing serve | import | migrate | digest | rotate-secret-key`. The settings of `serve`
+//! The command line: `briefing serve | import | migrate | digest | token | rotate-secret-key`. The settings of `serve`
 //! are declared with the configuration they resolve to, in [`crate::config`].
 
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ pub struct Cli {
 )]
 pub enum Command {
     /// Run the gRPC server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load officials, trips and agenda items from a JSON or NDJSON file.
     Import(ImportArgs),
     /// Create or upgrade the database schema, then exit.
@@ -35,6 +35,8 @@ pub enum Command {
     /// Re-encrypt every webhook signing secret with a new key, in one transaction; then give
     /// the servers the new key as secret_key_file.
     RotateSecretKey(RotateSecretKeyArgs),
+    /// Create, list and revoke the API tokens calls carry (`authorization: Bearer TOKEN`).
+    Token(TokenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +49,42 @@ pub struct RotateSecretKeyArgs {
     pub new_key_file: PathBuf,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+    /// TOML configuration file of `serve`: its `database` is used unless --database is given.
+    #[arg(long, env = "BRIEFING_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL [default: the configuration file's, else sqlite://briefing.db]
+    #[arg(long, env = "BRIEFING_DATABASE", global = true)]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it once: the store keeps only its SHA-256.
+    Create {
+        /// What logs and `token list` call it: lowercase letters, digits and '-'.
+        #[arg(long)]
+        name: String,
+        /// What it may do: reader (Get, List, Watch), writer (also Create, Update, Delete,
+        /// Import, CompileDigest) or admin (also subscriptions and redelivery).
+        #[arg(long, value_parser = ["reader", "writer", "admin"])]
+        role: String,
+        /// Days until it stops working; without it, it works until revoked.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_in: Option<u32>,
+    },
+    /// Every token: name, role, created, expires, revoked (never the token or its hash).
+    List,
+    /// Refuse a token from now on (on every replica within a second).
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -159,6 +159,18 @@ settings! {
         "Directory file subscriptions write under (each names a directory inside it); empty: file subscriptions are refused";
     secret_key_file: String = "", "BRIEFING_SECRET_KEY_FILE",
         "File holding the key (32 bytes, base64) that encrypts webhook signing secrets at rest; empty: stored in plain text";
+    auth: String = "", "BRIEFING_AUTH",
+        "token (calls need a bearer token) or none; unset: none when listening on a loopback address, token otherwise";
+    tls_cert: String = "", "BRIEFING_TLS_CERT",
+        "PEM certificate chain: with tls_key, the server speaks TLS only; a changed file is picked up without a restart";
+    tls_key: String = "", "BRIEFING_TLS_KEY",
+        "PEM private key of tls_cert";
+    tls_client_ca: String = "", "BRIEFING_TLS_CLIENT_CA",
+        "PEM CA certificates: with TLS on, clients must present a certificate this CA signed (mTLS)";
+    costly_calls_per_minute: u32 = "12", "BRIEFING_COSTLY_CALLS_PER_MINUTE",
+        "CompileDigest with force or deliver, and RedeliverDelivery: calls per minute each token (each client address without auth) may make of each";
+    costly_calls_burst: u32 = "5", "BRIEFING_COSTLY_CALLS_BURST",
+        "Costly calls a token may make at once before the per-minute rate applies";
 }
 
 /// A default, parsed from its text as the flag's value would be.
@@ -224,6 +236,77 @@ pub struct Config {
     pub delivery_dir: Option<PathBuf>,
     /// The key that encrypts webhook signing secrets at rest; None: stored in plain text.
     pub secret_key_file: Option<PathBuf>,
+    /// Whether calls need a token.
+    pub auth: AuthMode,
+    /// TLS (and mTLS) when set.
+    pub tls: Option<TlsFiles>,
+    /// The rate of each costly call per token (or client address).
+    pub costly_calls: CostlyCallQuota,
+}
+
+/// Whether calls must carry a token (`auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Every call but health and reflection needs `authorization: Bearer TOKEN` with a role
+    /// that allows it.
+    Token,
+    /// Anyone who reaches the port may do anything.
+    None,
+}
+
+impl AuthMode {
+    /// `auth` as written; unset, `none` only on a loopback address (what only this machine
+    /// can reach), as Redis' protected mode does.
+    fn resolve(written: &str, listen: SocketAddr) -> anyhow::Result<Self> {
+        match written.trim() {
+            "" if listen.ip().is_loopback() => Ok(Self::None),
+            "" | "token" => Ok(Self::Token),
+            "none" => Ok(Self::None),
+            other => anyhow::bail!("auth: {other:?} is not a mode: use token or none"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The PEM files of the server's TLS: its certificate chain and key, and the CA its clients'
+/// certificates must chain to when mTLS is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    fn resolve(cert: &str, key: &str, client_ca: &str) -> anyhow::Result<Option<Self>> {
+        let path = |text: &str| (!text.trim().is_empty()).then(|| PathBuf::from(text.trim()));
+        match (path(cert), path(key), path(client_ca)) {
+            (None, None, None) => Ok(None),
+            (Some(cert), Some(key), client_ca) => Ok(Some(Self {
+                cert,
+                key,
+                client_ca,
+            })),
+            (None, None, Some(_)) => {
+                anyhow::bail!("tls_client_ca needs TLS: set tls_cert and tls_key too")
+            }
+            (Some(_), None, _) => anyhow::bail!("tls_cert needs tls_key, the certificate's key"),
+            (None, Some(_), _) => anyhow::bail!("tls_key needs tls_cert, the key's certificate"),
+        }
+    }
+}
+
+/// How often each token may make each costly call: `burst` at once, then `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostlyCallQuota {
+    pub per_minute: std::num::NonZeroU32,
+    pub burst: std::num::NonZeroU32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -330,6 +413,18 @@ impl Config {
             },
             delivery_dir: optional_path(&resolved.delivery_dir),
             secret_key_file: optional_path(&resolved.secret_key_file),
+            auth: AuthMode::resolve(&resolved.auth, resolved.listen)?,
+            tls: TlsFiles::resolve(
+                &resolved.tls_cert,
+                &resolved.tls_key,
+                &resolved.tls_client_ca,
+            )?,
+            costly_calls: CostlyCallQuota {
+                per_minute: std::num::NonZeroU32::new(resolved.costly_calls_per_minute)
+                    .context("costly_calls_per_minute must be at least 1")?,
+                burst: std::num::NonZeroU32::new(resolved.costly_calls_burst)
+                    .context("costly_calls_burst must be at least 1")?,
+            },
         };
         config.check()?;
         Ok(config)
@@ -447,6 +542,23 @@ pub fn check_database_url(url: &str) -> anyhow::Result<()> {
             DEFAULTS.database
         )
     }
+}
+
+/// The database a command other than `serve` works on (`briefing token`): `database` from
+/// the flag or `BRIEFING_DATABASE`, else from the configuration file, else the default, as
+/// `serve` resolves it, so both find the same store.
+pub fn database_url(config: Option<&Path>, database: Option<String>) -> anyhow::Result<String> {
+    let file = match config {
+        Some(path) => read_file(path)?,
+        None => Settings::default(),
+    };
+    let flags = Settings {
+        database,
+        ..Settings::default()
+    };
+    let url = flags.or(file).resolve()?.database;
+    check_database_url(&url)?;
+    Ok(url)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Settings> {

@@ -8,11 +8,12 @@ use tokio::net::TcpListener;
 
 use tokio::sync::{Notify, watch};
 
-use crate::cli::{Command, DigestArgs, DigestFormat, RotateSecretKeyArgs};
-use crate::config::{Config, check_database_url};
+use crate::cli::{Command, DigestArgs, DigestFormat, RotateSecretKeyArgs, TokenArgs, TokenCommand};
+use crate::config::{AuthMode, Config, check_database_url};
 use crate::delivery::guard::EgressGuard;
 use crate::delivery::{DeliveryDir, Egress, Worker};
 use crate::digest::default_alliances;
+use crate::domain::token::{AccessRole, ApiToken, TokenName, TokenSecret};
 use crate::domain::values::{parse_date, parse_time_zone, redacted_setting};
 use crate::import;
 use crate::schedule::{
@@ -38,6 +39,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if let Some(files) = &config.tls {
+            crate::api::tls::check(files)?;
+        }
         let secrets = match &config.secret_key_file {
             Some(path) => SecretSealer::from_key_file(path)
                 .map_err(|problem| anyhow::anyhow!("secret_key_file: {problem}"))?,
@@ -115,11 +119,29 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
-        tracing::info!(
-            %address,
-            database = %redacted_setting(&self.config.database),
-            "serving"
-        );
+        let tls = match &self.config.tls {
+            None => "off",
+            Some(files) if files.client_ca.is_some() => "mtls",
+            Some(_) => "on",
+        };
+        let auth = self.config.auth.as_str();
+        if self.config.auth == AuthMode::None && !address.ip().is_loopback() {
+            // Only written on purpose (unset, a network address means token): say what it means.
+            tracing::warn!(
+                %address,
+                database = %redacted_setting(&self.config.database),
+                auth,
+                tls,
+                "serving with auth = none on a network address: anyone who can reach it may read, change and delete everything"
+            );
+        } else {
+            tracing::info!(%address, database = %redacted_setting(&self.config.database), auth, tls, "serving");
+        }
+        if self.config.auth == AuthMode::Token && self.store.list_tokens().await?.is_empty() {
+            tracing::warn!(
+                "auth = token and no token exists yet: every call but health and reflection is refused until one is made with `briefing token create`"
+            );
+        }
         let (stop_worker, worker_stopped) = watch::channel(false);
         let worker = Worker::new(
             self.store.clone(),
@@ -226,6 +248,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest(args) => print_digest(args).await,
+        Command::Token(args) => manage_tokens(args).await,
         Command::Import(args) => {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -297,6 +320,82 @@ async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
         DigestFormat::Json => println!("{}", serde_json::to_string_pretty(&digest)?),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `briefing token create | list | revoke`, on the store `serve` would open.
+async fn manage_tokens(args: TokenArgs) -> anyhow::Result<ExitCode> {
+    let url = crate::config::database_url(args.config.as_deref(), args.database)?;
+    let store = open_store(&url).await?;
+    match args.command {
+        TokenCommand::Create {
+            name,
+            role,
+            expires_in,
+        } => {
+            let name =
+                TokenName::parse(&name).map_err(|problem| anyhow::anyhow!("--name: {problem}"))?;
+            let role =
+                AccessRole::parse(&role).map_err(|problem| anyhow::anyhow!("--role: {problem}"))?;
+            let now = chrono::Utc::now();
+            let token = ApiToken {
+                name,
+                role,
+                create_time: now,
+                expire_time: expires_in.map(|days| now + chrono::Duration::days(i64::from(days))),
+                revoke_time: None,
+            };
+            let secret = TokenSecret::generate();
+            store
+                .create_token(&token, secret.digest())
+                .await
+                .with_context(|| format!("cannot create token {}", token.name))?;
+            // The token alone on stdout, so `$(briefing token create …)` captures it; what it
+            // is goes to stderr.
+            println!("{}", secret.expose());
+            eprintln!(
+                "token {} ({}{}) created: it is shown only now, keep it somewhere safe",
+                token.name,
+                token.role,
+                token
+                    .expire_time
+                    .map(|time| format!(", expires {}", format_time(time)))
+                    .unwrap_or_default()
+            );
+        }
+        TokenCommand::List => {
+            let tokens = store.list_tokens().await?;
+            println!(
+                "{:<24} {:<7} {:<20} {:<20} REVOKED",
+                "NAME", "ROLE", "CREATED", "EXPIRES"
+            );
+            for token in tokens {
+                println!(
+                    "{:<24} {:<7} {:<20} {:<20} {}",
+                    token.name.as_str(),
+                    token.role.as_str(),
+                    format_time(token.create_time),
+                    token
+                        .expire_time
+                        .map_or_else(|| "never".into(), format_time),
+                    token.revoke_time.map_or_else(|| "-".into(), format_time),
+                );
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            let name =
+                TokenName::parse(&name).map_err(|problem| anyhow::anyhow!("NAME: {problem}"))?;
+            let token = store.revoke_token(&name).await?;
+            println!(
+                "token {} revoked: every server refuses it within a second",
+                token.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn format_time(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -81,6 +81,9 @@ mod schedule;
 #[path = "api/secrets.rs"]
 mod secrets;
 #[cfg(postgres_tests)]
+#[path = "api/security.rs"]
+mod security;
+#[cfg(postgres_tests)]
 #[path = "api/server.rs"]
 mod server;
 #[cfg(postgres_tests)]

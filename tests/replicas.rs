@@ -52,7 +52,10 @@ mod replicas {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
 
-    use crate::helpers::{ServerProcess, fresh_database, fresh_postgres_database};
+    use crate::helpers::{
+        ServerProcess, briefing_token, create_token, fresh_database, fresh_postgres_database,
+        with_token,
+    };
     use crate::receiver::{Receiver, Reply};
 
     /// Replicas start, compile and fail over more slowly than one in-process server.
@@ -631,6 +634,77 @@ mod replicas {
                 tokio::time::Instant::now() < deadline,
                 "no NOTIFY reached the other store"
             );
+        }
+    }
+
+    /// ListTrips on `replica` with `token`: the code it answered with and the ErrorInfo reason.
+    async fn list_trips_with(replica: &ServerProcess, token: &str) -> (tonic::Code, String) {
+        let outcome =
+            briefing::api::pb::trip_service_client::TripServiceClient::new(channel(replica))
+                .list_trips(with_token(pb::ListTripsRequest::default(), Some(token)))
+                .await;
+        match outcome {
+            Ok(_) => (tonic::Code::Ok, String::new()),
+            Err(status) => {
+                use tonic_types::StatusExt as _;
+                let reason = status
+                    .get_details_error_info()
+                    .map(|info| info.reason)
+                    .unwrap_or_default();
+                (status.code(), reason)
+            }
+        }
+    }
+
+    /// Polls `replica` until `token` is refused with `reason`; fails if that takes a second.
+    async fn refused_within_a_second(replica: &ServerProcess, token: &str, reason: &str) {
+        let since = tokio::time::Instant::now();
+        loop {
+            let (code, answered) = list_trips_with(replica, token).await;
+            if code == tonic::Code::Unauthenticated {
+                assert_eq!(answered, reason);
+                return;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(1),
+                "the token still works on the other replica after a second ({code:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_token_revoked_or_expired_is_refused_by_every_replica_within_a_second() {
+        let (_database, url) = fresh_database().await;
+        let revoked = create_token(&url, "analyst", "reader");
+        let expiring = create_token(&url, "contractor", "reader");
+        let first = replica(&url, &["--auth", "token"]).await;
+        let second = replica(&url, &["--auth", "token"]).await;
+        // Both replicas know both tokens, and have them cached.
+        for replica in [&first, &second] {
+            for token in [&revoked, &expiring] {
+                assert_eq!(list_trips_with(replica, token).await.0, tonic::Code::Ok);
+            }
+        }
+
+        briefing_token(&url, &["revoke", "analyst"]);
+        refused_within_a_second(&second, &revoked, "TOKEN_REVOKED").await;
+        refused_within_a_second(&first, &revoked, "TOKEN_REVOKED").await;
+
+        // Expiry is a time in the shared row: moved to now, it takes effect everywhere.
+        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("connect to the store");
+        sqlx::query("UPDATE api_tokens SET expire_time = $1 WHERE name = 'contractor'")
+            .bind(chrono::Utc::now().timestamp_micros())
+            .execute(&mut connection)
+            .await
+            .expect("expire the token");
+        refused_within_a_second(&second, &expiring, "TOKEN_EXPIRED").await;
+        refused_within_a_second(&first, &expiring, "TOKEN_EXPIRED").await;
+        for replica in [&first, &second] {
+            let log = replica.log_text();
+            assert!(!log.contains(revoked.as_str()) && !log.contains(expiring.as_str()));
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The per-call log: every call that ends in an error is logged at WARN with its method, gRPC
-//! code and latency; answered calls only at DEBUG (`BRIEFING_LOG=info,briefing::api=debug`).
+//! code and latency; answered calls only at DEBUG (`BRIEFING_LOG=info,briefing::api=debug`),
+//! except writes made with a token (any method that needs more than the reader role), which
+//! are logged at INFO with the token's name: who changed what. The token itself never
+//! reaches a log line; the auth layer (`auth.rs`) hands over only its name.
 //!
 //! Not tower-http's TraceLayer: its INFO span per call, with the method formatted into it, and
 //! a line per answered call took 10–25% of a small read's throughput
@@ -13,6 +16,9 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use tracing::Instrument as _;
+
+use super::auth::{Caller, required_role};
+use crate::domain::token::AccessRole;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AccessLogLayer;
@@ -58,21 +64,34 @@ where
             let micros = started.elapsed().as_micros();
             let method = uri.path();
             match &outcome {
-                Ok(response) => match failure(response.headers()) {
-                    Some(status) => tracing::warn!(
-                        method,
-                        code = ?status.code(),
-                        grpc_message = status.message(),
-                        micros,
-                        "call failed"
-                    ),
-                    None => tracing::debug!(method, micros, "call answered"),
-                },
+                Ok(response) => {
+                    let caller = response.extensions().get::<Caller>();
+                    let token = caller.map(|caller| caller.token.as_str());
+                    match failure(response.headers()) {
+                        Some(status) => tracing::warn!(
+                            method,
+                            token,
+                            code = ?status.code(),
+                            grpc_message = status.message(),
+                            micros,
+                            "call failed"
+                        ),
+                        None if caller.is_some() && is_write(method) => {
+                            tracing::info!(method, token, micros, "call answered")
+                        }
+                        None => tracing::debug!(method, token, micros, "call answered"),
+                    }
+                }
                 Err(error) => tracing::warn!(method, %error, micros, "call failed"),
             }
             outcome
         })
     }
+}
+
+/// Whether a method changes something: it needs more than the reader role.
+fn is_write(method: &str) -> bool {
+    required_role(method).is_some_and(|role| role > AccessRole::Reader)
 }
 
 /// The status of a trailers-only response that is not OK (its message percent-decoded).

@@ -14,6 +14,7 @@ use super::convert::timestamp;
 use super::error::{ApiError, unknown_kind};
 use super::paging;
 use super::pb::{self, digest_service_server::DigestService};
+use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::digest::model::{CitedSource, parse_kind};
 use crate::digest::{CitedItem, DEFAULT_KIND, DigestName, Dyad, Evidence, Headline, Line};
 use crate::domain::values::{format_date, parse_date, parse_instant};
@@ -34,6 +35,8 @@ pub struct DigestApi {
     runner: Arc<Runner>,
     /// Turns true when the server begins to shut down; open watches end then.
     stopping: watch::Receiver<bool>,
+    /// Limits forced and delivering compilations per caller.
+    costly_calls: Arc<CostlyCalls>,
 }
 
 impl DigestApi {
@@ -41,11 +44,13 @@ impl DigestApi {
         store: Arc<dyn Store>,
         runner: Arc<Runner>,
         stopping: watch::Receiver<bool>,
+        costly_calls: Arc<CostlyCalls>,
     ) -> Self {
         Self {
             store,
             runner,
             stopping,
+            costly_calls,
         }
     }
 }
@@ -108,6 +113,7 @@ impl DigestService for DigestApi {
         &self,
         request: Request<pb::CompileDigestRequest>,
     ) -> Result<Response<pb::Digest>, Status> {
+        let client = Client::of(&request);
         let request = request.into_inner();
         let mut violations = Violations::new();
         let kind = if request.kind.is_empty() {
@@ -127,6 +133,9 @@ impl DigestService for DigestApi {
         let (Some(kind), Some(date)) = (kind, date) else {
             return Err(ApiError::InvalidArgument(violations).into());
         };
+        if request.force || request.deliver {
+            self.costly_calls.check(CostlyCall::CompileDigest, client)?;
+        }
         let published = self
             .runner
             .compile_day(&kind, date, request.force, request.deliver, Trigger::Api)

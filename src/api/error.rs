@@ -8,6 +8,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::Violations;
+use crate::domain::token::{AccessRole, TokenName};
 use crate::schedule::RunError;
 use crate::store::StoreError;
 
@@ -37,6 +38,30 @@ pub enum ApiError {
     },
     #[error("{resource} has changed: its etag is no longer {sent}; read it again and retry")]
     EtagMismatch { resource: String, sent: String },
+    /// No token, or one that is unknown, malformed, revoked or expired.
+    #[error("{message}")]
+    Unauthenticated {
+        reason: &'static str,
+        message: String,
+        /// The method refused, when known.
+        method: String,
+        /// The token's name, when the token is known (revoked, expired).
+        token: Option<TokenName>,
+    },
+    /// A valid token whose role is too small for the method.
+    #[error("{method} needs the {needed} role; token {token} has {role}")]
+    PermissionDenied {
+        method: String,
+        needed: AccessRole,
+        token: TokenName,
+        role: AccessRole,
+    },
+    /// A costly call made too often.
+    #[error("{call} was called too often; retry in {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        call: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// The client sees only that it may retry; the cause is logged.
     #[error("storage is unavailable, retry later")]
     Unavailable(#[source] Cause),
@@ -176,6 +201,44 @@ impl From<ApiError> for Status {
             }
             ApiError::EtagMismatch { resource, .. } => {
                 (Code::Aborted, "ETAG_MISMATCH", resource_metadata(resource))
+            }
+            ApiError::Unauthenticated {
+                reason,
+                method,
+                token,
+                ..
+            } => {
+                let mut metadata = HashMap::new();
+                if !method.is_empty() {
+                    metadata.insert("method".to_owned(), method.clone());
+                }
+                if let Some(token) = token {
+                    metadata.insert("token".to_owned(), token.to_string());
+                }
+                (Code::Unauthenticated, *reason, metadata)
+            }
+            ApiError::PermissionDenied {
+                method,
+                needed,
+                token,
+                role,
+            } => (
+                Code::PermissionDenied,
+                "ROLE_TOO_SMALL",
+                HashMap::from([
+                    ("method".to_owned(), method.clone()),
+                    ("required_role".to_owned(), needed.to_string()),
+                    ("token".to_owned(), token.to_string()),
+                    ("token_role".to_owned(), role.to_string()),
+                ]),
+            ),
+            ApiError::RateLimited { call, retry_after } => {
+                details.set_retry_info(Some(*retry_after));
+                (
+                    Code::ResourceExhausted,
+                    "RATE_LIMITED",
+                    HashMap::from([("call".to_owned(), (*call).to_owned())]),
+                )
             }
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "storage unavailable");

@@ -3,15 +3,18 @@
 
 pub mod access_log;
 pub mod agenda;
+pub mod auth;
 pub mod convert;
 pub mod digests;
 pub mod error;
 pub mod mask;
 pub mod officials;
 pub mod paging;
+pub mod rate_limit;
 pub mod resource;
 pub mod server;
 pub mod subscriptions;
+pub mod tls;
 pub mod trips;
 
 /// Code generated from `proto/briefing/v1` by build.rs; never edited by hand.

@@ -1,11 +1,12 @@
 //! Everything this server exposes, assembled in one place: the briefing services,
 //! reflection (v1 and v1alpha, with every descriptor set), health, compression, limits,
-//! the per-call log and graceful shutdown.
+//! TLS, who may call what (tokens and roles), the per-call log and graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
@@ -15,6 +16,7 @@ use tonic_health::server::HealthReporter;
 
 use super::access_log::AccessLogLayer;
 use super::agenda::AgendaApi;
+use super::auth::{AuthLayer, Authenticator};
 use super::digests::DigestApi;
 use super::officials::OfficialApi;
 use super::pb::agenda_service_server::AgendaServiceServer;
@@ -22,10 +24,11 @@ use super::pb::digest_service_server::DigestServiceServer;
 use super::pb::official_service_server::OfficialServiceServer;
 use super::pb::subscription_service_server::SubscriptionServiceServer;
 use super::pb::trip_service_server::TripServiceServer;
+use super::rate_limit::CostlyCalls;
 use super::subscriptions::SubscriptionApi;
 use super::trips::TripApi;
 use super::{BRIEFING_DESCRIPTOR_SET, ERROR_DETAILS_DESCRIPTOR_SET};
-use crate::config::Config;
+use crate::config::{AuthMode, Config};
 use crate::schedule::Runner;
 use crate::store::Store;
 
@@ -63,6 +66,13 @@ pub async fn serve(
         deliveries_queued,
         egress,
     } = services;
+    // Before anything is served: bad certificate files stop the start, not the first client.
+    let tls = config.tls.as_ref().map(super::tls::acceptor).transpose()?;
+    let authenticator = match config.auth {
+        AuthMode::Token => Some(Arc::new(Authenticator::new(store.clone()))),
+        AuthMode::None => None,
+    };
+    let costly_calls = Arc::new(CostlyCalls::new(config.costly_calls));
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = reflection_builder().build_v1()?;
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
@@ -88,27 +98,35 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let digests =
-        DigestServiceServer::new(DigestApi::new(store.clone(), runner.clone(), streams_stop))
-            .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip);
+    let digests = DigestServiceServer::new(DigestApi::new(
+        store.clone(),
+        runner.clone(),
+        streams_stop,
+        costly_calls.clone(),
+    ))
+    .accept_compressed(CompressionEncoding::Gzip)
+    .send_compressed(CompressionEncoding::Gzip);
     let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(
         store.clone(),
         deliveries_queued,
         runner,
         egress,
+        costly_calls,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip);
 
     let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
 
-    let result = Server::builder()
+    let router = Server::builder()
         .timeout(config.request_timeout)
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        // The first layer is the outermost: the log sees every call, refused ones included,
+        // and the token name the auth layer leaves on the response.
         .layer(AccessLogLayer)
+        .layer(AuthLayer::new(authenticator))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -116,13 +134,26 @@ pub async fn serve(
         .add_service(officials)
         .add_service(agenda)
         .add_service(digests)
-        .add_service(subscriptions)
-        // serve_with_incoming ignores `tcp_nodelay`: the incoming stream sets it. Without it,
-        // small responses wait on delayed ACKs (40 ms each).
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        );
+        .add_service(subscriptions);
+    let (result, reloader): (BoxFuture<'_, Result<(), tonic::transport::Error>>, _) =
+        match tls {
+            Some((acceptor, reloader)) => (
+                Box::pin(router.serve_with_incoming_shutdown(
+                    super::tls::incoming(listener, acceptor),
+                    shutdown,
+                )),
+                Some(reloader),
+            ),
+            // serve_with_incoming ignores `tcp_nodelay`: the incoming stream sets it. Without it,
+            // small responses wait on delayed ACKs (40 ms each).
+            None => (
+                Box::pin(router.serve_with_incoming_shutdown(
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    shutdown,
+                )),
+                None,
+            ),
+        };
     // In-flight calls get a grace period; a client that never reads its answer cannot hold
     // the process up past it.
     let grace = config.request_timeout + Duration::from_secs(5);
@@ -137,6 +168,9 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     result?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use super::paging;
 use super::pb::{self, subscription_service_server::SubscriptionService};
 use crate::delivery::Egress;
 use crate::delivery::guard::GuardError;
+use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::domain::ResourceId;
 use crate::domain::Stored;
 use crate::domain::subscription::{
@@ -28,6 +29,8 @@ pub struct SubscriptionApi {
     runner: Arc<Runner>,
     /// The SSRF guard and the delivery directory: a target is checked before it is stored.
     egress: Egress,
+    /// Limits redeliveries per caller.
+    costly_calls: Arc<CostlyCalls>,
 }
 
 impl SubscriptionApi {
@@ -36,12 +39,14 @@ impl SubscriptionApi {
         deliveries_queued: Arc<Notify>,
         runner: Arc<Runner>,
         egress: Egress,
+        costly_calls: Arc<CostlyCalls>,
     ) -> Self {
         Self {
             store,
             deliveries_queued,
             runner,
             egress,
+            costly_calls,
         }
     }
 
@@ -264,7 +269,9 @@ impl SubscriptionService for SubscriptionApi {
         &self,
         request: Request<pb::RedeliverDeliveryRequest>,
     ) -> Result<Response<pb::Delivery>, Status> {
-        let (subscription, delivery) = delivery_name(&request.into_inner().name)?;
+        let (subscription, delivery) = delivery_name(&request.get_ref().name)?;
+        self.costly_calls
+            .check(CostlyCall::RedeliverDelivery, Client::of(&request))?;
         let stored = self
             .store
             .get_subscription(&subscription)

@@ -11,6 +11,7 @@ pub mod search;
 pub mod source;
 pub mod stored;
 pub mod subscription;
+pub mod token;
 pub mod trip;
 pub mod values;
 pub mod violations;

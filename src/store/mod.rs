@@ -3,7 +3,7 @@
 //! ## One store over two databases
 //!
 //! The statements are written once, in [`sql`]: each family (documents, officials, trips,
-//! agenda, digests, subscriptions, and the [`Store`] impl that forwards to them) is a
+//! agenda, digests, subscriptions, tokens, and the [`Store`] impl that forwards to them) is a
 //! `macro_rules!` that `sqlite` and `postgres` each stamp out in a module of their own, as
 //! vaultwarden's `db_run!` does. Inside, the names `Db`, `Pool`, `Connection` and `DbRow` and
 //! the few things that truly differ come from the backend's `dialect` module: row locks
@@ -39,6 +39,7 @@ use crate::digest::{Compiled, DigestName};
 /// layers take it from [`crate::domain`].
 pub use crate::domain::Stored;
 use crate::domain::subscription::{Delivery, DeliveryState, Subscription};
+use crate::domain::token::{ApiToken, TokenDigest, TokenName};
 use crate::domain::{
     AgendaItem, AgendaItemRecord, CountryCode, CountryPair, DailyActivity, EventType, ItemStatus,
     Official, OfficialName, ResourceId, SearchQuery, Trip, TripName, TripRecord,
@@ -387,6 +388,15 @@ pub trait Store: Send + Sync + 'static {
     /// Re-encrypts every webhook signing secret with `next` (opened with this store's key, or
     /// read as plain text), in one transaction; returns how many there were.
     async fn reseal_secrets(&self, next: &secrets::SecretSealer) -> StoreResult<usize>;
+    /// Stores a new token's name, role and times with the digest of its secret;
+    /// [`StoreError::AlreadyExists`] when the name is taken (revoked tokens keep theirs).
+    async fn create_token(&self, token: &ApiToken, digest: TokenDigest) -> StoreResult<()>;
+    /// Every token, revoked and expired ones too, by name.
+    async fn list_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// The token whose secret has this digest, whatever its state.
+    async fn find_token(&self, digest: TokenDigest) -> StoreResult<Option<ApiToken>>;
+    /// Marks a token revoked (once: revoking again keeps the first time) and returns it.
+    async fn revoke_token(&self, name: &TokenName) -> StoreResult<ApiToken>;
 
     /// Sends the position of every publication that other processes sharing the store commit,
     /// so WatchDigests on this process hears of them promptly.

@@ -210,6 +210,14 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         "--database",
         database_url,
     ];
+    // Tests compile and redeliver more often than a person would; those about the limits
+    // set their own.
+    if !extra_args
+        .iter()
+        .any(|arg| arg.starts_with("--costly-calls"))
+    {
+        command_line.extend_from_slice(&["--costly-calls-burst", "1000"]);
+    }
     command_line.extend_from_slice(extra_args);
     // The tests' webhook receivers listen on 127.0.0.1, which the SSRF guard refuses unless
     // the operator allows it; file subscriptions write under a directory of the test's own.
@@ -818,4 +826,42 @@ fn strip_ansi(line: &str) -> String {
         }
     }
     plain
+}
+
+/// Runs `briefing token ARGS --database URL` (the real binary) and returns its stdout;
+/// panics with its stderr when it fails. `create` prints the token alone on stdout.
+pub fn briefing_token(database_url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_briefing"))
+        .arg("token")
+        .args(args)
+        .args(["--database", database_url])
+        .env("NO_COLOR", "1")
+        .env_remove("BRIEFING_CONFIG")
+        .output()
+        .expect("run briefing token");
+    assert!(
+        output.status.success(),
+        "briefing token {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// A new token of `role` named `name`, made with `briefing token create`.
+pub fn create_token(database_url: &str, name: &str, role: &str) -> String {
+    briefing_token(database_url, &["create", "--name", name, "--role", role])
+        .trim()
+        .to_owned()
+}
+
+/// `message` with `authorization: Bearer TOKEN` when a token is given.
+pub fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(token) = token {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("an ascii header"),
+        );
+    }
+    request
 }

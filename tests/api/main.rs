@@ -25,6 +25,7 @@ mod pagination;
 mod receiver;
 mod schedule;
 mod secrets;
+mod security;
 mod server;
 mod statuses_and_pairs;
 mod trips;

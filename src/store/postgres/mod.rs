@@ -8,6 +8,7 @@ mod digests;
 mod documents;
 mod officials;
 mod subscriptions;
+mod tokens;
 mod trips;
 
 use std::str::FromStr;

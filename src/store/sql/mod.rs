@@ -9,6 +9,7 @@ mod documents;
 mod officials;
 mod store;
 mod subscriptions;
+mod tokens;
 mod trips;
 
 pub(crate) use agenda::agenda;
@@ -17,6 +18,7 @@ pub(crate) use documents::documents;
 pub(crate) use officials::officials;
 pub(crate) use store::store_impl;
 pub(crate) use subscriptions::subscriptions;
+pub(crate) use tokens::tokens;
 pub(crate) use trips::trips;
 
 use chrono::{DateTime, Utc};

@@ -1,5 +1,5 @@
 /// A backend's [`Store`](crate::store::Store): each method goes to the backend's family
-/// module (`officials`, `trips`, `agenda`, `digests`, `subscriptions`, stamped from this
+/// module (`officials`, `trips`, `agenda`, `digests`, `subscriptions`, `tokens`, stamped from this
 /// folder) with the pool it writes through (`writer()`) or reads from (`reader()`); the
 /// methods in braces are those the backend answers its own way.
 macro_rules! store_impl {
@@ -249,6 +249,28 @@ macro_rules! store_impl {
             }
             async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
                 subscriptions::next_due(self.reader()).await
+            }
+            async fn create_token(
+                &self,
+                token: &crate::domain::token::ApiToken,
+                digest: crate::domain::token::TokenDigest,
+            ) -> StoreResult<()> {
+                tokens::create(self.writer(), token, digest).await
+            }
+            async fn list_tokens(&self) -> StoreResult<Vec<crate::domain::token::ApiToken>> {
+                tokens::list(self.reader()).await
+            }
+            async fn find_token(
+                &self,
+                digest: crate::domain::token::TokenDigest,
+            ) -> StoreResult<Option<crate::domain::token::ApiToken>> {
+                tokens::find(self.reader(), digest).await
+            }
+            async fn revoke_token(
+                &self,
+                name: &crate::domain::token::TokenName,
+            ) -> StoreResult<crate::domain::token::ApiToken> {
+                tokens::revoke(self.writer(), name).await
             }
 
             $($own)*

@@ -14,6 +14,7 @@ mod fast;
 mod officials;
 mod search_upkeep;
 mod subscriptions;
+mod tokens;
 mod trips;
 
 use std::str::FromStr;

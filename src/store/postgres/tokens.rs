@@ -1,0 +1,3 @@
+//! API tokens in PostgreSQL: the shared statements.
+
+crate::store::sql::tokens!();

@@ -1,0 +1,3 @@
+//! API tokens in SQLite: the shared statements.
+
+crate::store::sql::tokens!();
