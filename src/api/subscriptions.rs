@@ -9,9 +9,9 @@ use super::convert::timestamp;
 use super::error::ApiError;
 use super::paging;
 use super::pb::{self, subscription_service_server::SubscriptionService};
+use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::delivery::Egress;
 use crate::delivery::guard::GuardError;
-use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::domain::ResourceId;
 use crate::domain::Stored;
 use crate::domain::subscription::{

@@ -255,7 +255,7 @@ macro_rules! store_impl {
                 token: &crate::domain::token::ApiToken,
                 digest: crate::domain::token::TokenDigest,
             ) -> StoreResult<()> {
-                tokens::create(self.writer(), token, digest).await
+                tokens::create(&self.writer(), token, digest).await
             }
             async fn list_tokens(&self) -> StoreResult<Vec<crate::domain::token::ApiToken>> {
                 tokens::list(self.reader()).await
@@ -270,7 +270,7 @@ macro_rules! store_impl {
                 &self,
                 name: &crate::domain::token::TokenName,
             ) -> StoreResult<crate::domain::token::ApiToken> {
-                tokens::revoke(self.writer(), name).await
+                tokens::revoke(&self.writer(), name).await
             }
 
             $($own)*
