@@ -162,6 +162,7 @@ impl Application {
             ));
             tokio::spawn(scheduler.start())
         });
+        let store = self.store.clone();
         let services = crate::api::server::Services {
             store: self.store,
             runner: self.runner,
@@ -181,6 +182,7 @@ impl Application {
             }
         }
         let _ = worker.await;
+        store.close().await;
         served
     }
 }
@@ -315,11 +317,27 @@ async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_dir_all(directory);
     }
     let digest = compiled?;
-    match args.format {
-        DigestFormat::Markdown => print!("{}", digest.markdown),
-        DigestFormat::Json => println!("{}", serde_json::to_string_pretty(&digest)?),
+    let text = match args.format {
+        DigestFormat::Markdown => digest.markdown,
+        DigestFormat::Json => serde_json::to_string_pretty(&digest)? + "\n",
+    };
+    print_to_stdout(&text)
+}
+
+/// Writes `text` to standard output. A reader that stops early (`| head -1`) closes the pipe:
+/// that is the reader's choice, not a failure, so it ends the command quietly and successfully.
+fn print_to_stdout(text: &str) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(error).context("cannot write the digest to standard output"))
+        }
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `briefing token create | list | revoke`, on the store `serve` would open.

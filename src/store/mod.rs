@@ -124,6 +124,9 @@ pub struct PairNet {
 pub trait Store: Send + Sync + 'static {
     /// Cheap round trip to the database, for health checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// Finishes with the database on a clean stop: on SQLite, everything in the write-ahead
+    /// log is copied into the database file, so the file alone is the whole store.
+    async fn close(&self) {}
 
     async fn create_official(
         &self,

@@ -106,3 +106,28 @@ async fn migrate_creates_the_schema_and_says_so() {
     assert!(again.status.success(), "migrating twice is harmless");
     drop(database);
 }
+
+/// `briefing digest … | head -1`: the reader closes the pipe after one line; the command ends
+/// quietly with success instead of panicking on the broken pipe.
+#[test]
+fn a_digest_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_briefing"))
+        .args(["digest", "--date", "2025-01-06", "--demo"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run briefing digest");
+    // The reader goes away before the digest is written (as `| true` does, or `head` once it
+    // has its lines), so the write meets a closed pipe.
+    drop(child.stdout.take().expect("stdout"));
+    let output = child.wait_with_output().expect("briefing digest ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}; stderr: {stderr}",
+        output.status.code()
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}

@@ -180,3 +180,38 @@ async fn acknowledged_writes_survive_sigkill() {
     }
     drop(database);
 }
+
+/// After a clean stop the SQLite file alone is the whole store: the write-ahead log was
+/// copied into it, so an operator who copies `briefing.db` (without `-wal`) loses nothing.
+#[tokio::test]
+async fn after_a_clean_stop_the_database_file_alone_holds_everything() {
+    if crate::BACKEND != crate::helpers::Backend::Sqlite {
+        return; // PostgreSQL keeps no file of ours.
+    }
+    let (database, url) = fresh_database().await;
+    let app = crate::helpers::spawn_app_with(&url, false).await;
+    app.create_official("antony-blinken", official("Antony Blinken", "USA"))
+        .await;
+    app.create_trip("final-trip", final_trip("officials/antony-blinken"))
+        .await;
+    app.stop().await;
+
+    let file = database.directory().join("briefing.db");
+    let log = database.directory().join("briefing.db-wal");
+    let log_bytes = std::fs::metadata(&log).map_or(0, |metadata| metadata.len());
+    assert_eq!(
+        log_bytes, 0,
+        "the write-ahead log is empty after a clean stop"
+    );
+    let copy = tempfile::tempdir().expect("temporary directory");
+    let copied = copy.path().join("copy.db");
+    std::fs::copy(&file, &copied).expect("copy the database file alone");
+    let app =
+        crate::helpers::spawn_app_with(&format!("sqlite://{}", copied.display()), false).await;
+    let trip = app
+        .get_trip("trips/final-trip")
+        .await
+        .expect("the copy holds the trip");
+    assert_eq!(trip.title, "Final trip: Seoul, Tokyo, Paris");
+    app.stop().await;
+}

@@ -237,9 +237,29 @@ impl SqliteStore {
         &self.reader
     }
 
+    /// Stops the upkeep, copies the write-ahead log into the database file and empties it
+    /// (so a copy of the file alone is a complete database), and closes the pools.
     pub async fn close(&self) {
         if let Some(task) = &self.search_upkeep {
             task.abort();
+        }
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.writer)
+            .await
+        {
+            // busy = 1: a reader held back part of the log; it stays for the next opening.
+            Ok((0, _, _)) => tracing::debug!("write-ahead log copied into the database file"),
+            Ok((_, log, copied)) => tracing::warn!(
+                pages_in_log = log,
+                pages_copied = copied,
+                "the write-ahead log could not be copied whole into the database file on closing; \
+                 keep the -wal file with the database"
+            ),
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot copy the write-ahead log into the database file on closing; \
+                 keep the -wal file with the database"
+            ),
         }
         self.reader.close().await;
         self.writer.close().await;
@@ -301,6 +321,9 @@ crate::store::sql::store_impl!(SqliteStore, {
     }
     async fn daily_pair_nets(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<PairNet>> {
         agenda::daily_pair_nets(&self.reader, self.fast(), from, to).await
+    }
+    async fn close(&self) {
+        SqliteStore::close(self).await;
     }
     /// One process serves a SQLite file, and its runner already tells its own watchers.
     fn forward_publications(&self, _sender: tokio::sync::broadcast::Sender<i64>) {}
