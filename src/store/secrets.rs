@@ -48,10 +48,10 @@ impl SecretSealer {
     pub fn from_key_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("cannot read the key file {}: {error}", path.display()))?;
-        let key = base64::engine::general_purpose::STANDARD
+        let key: [u8; 32] = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .ok()
-            .filter(|key| key.len() == 32)
+            .and_then(|key| key.try_into().ok())
             .ok_or_else(|| {
                 format!(
                     "the key file {} must hold 32 bytes in base64 (openssl rand -base64 32)",
@@ -61,7 +61,7 @@ impl SecretSealer {
         Ok(Self::from_key(&key))
     }
 
-    fn from_key(key: &[u8]) -> Self {
+    fn from_key(key: &[u8; 32]) -> Self {
         let digest = Sha256::digest(key);
         let id = digest[..8]
             .iter()
@@ -70,7 +70,7 @@ impl SecretSealer {
         Self {
             key: Some(Arc::new(SecretKey {
                 id,
-                cipher: XChaCha20Poly1305::new_from_slice(key).expect("a 32-byte key"),
+                cipher: XChaCha20Poly1305::new(&(*key).into()),
             })),
         }
     }
