@@ -235,25 +235,12 @@ pub(super) async fn list_records(
     filter: &AgendaFilter,
     page: PageRequest,
 ) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
-    if let (Some(readers), Some(cache)) = (fast, cache) {
-        if let Some(cached) = cached_page(readers, cache, filter, page)? {
-            return Ok(cached);
-        }
-        let generation = cache.generation();
-        let query = list_query(filter, page);
-        let (rows, more) = fast::rows(
-            pool,
-            fast,
-            &query,
-            page.size,
-            crate::store::sql::decode_record_columns::<AgendaItem>,
-        )
-        .await?;
-        for row in &rows {
-            cache.insert(generation, row.seq, Arc::new(row.stored.clone()));
-        }
-        return Ok(crate::store::sql::page_of(rows, more));
+    if let (Some(readers), Some(cache)) = (fast, cache)
+        && let Some(cached) = cached_page(readers, cache, filter, page)?
+    {
+        return Ok(cached);
     }
+    let generation = cache.map(RecordCache::generation);
     let query = list_query(filter, page);
     let (rows, more) = fast::rows(
         pool,
@@ -263,6 +250,11 @@ pub(super) async fn list_records(
         crate::store::sql::decode_record_columns::<AgendaItem>,
     )
     .await?;
+    if let (Some(cache), Some(generation)) = (cache, generation) {
+        for row in &rows {
+            cache.insert(generation, row.seq, Arc::new(row.stored.clone()));
+        }
+    }
     Ok(crate::store::sql::page_of(rows, more))
 }
 
