@@ -361,8 +361,10 @@ pub struct FileKind {
     alliances: Option<Vec<FileAlliance>>,
 }
 
-/// Deliveries attempted at once (not a setting).
-const DELIVERY_CONCURRENCY: usize = 16;
+/// Deliveries attempted at once (not a setting): each waits on its receiver, not on the
+/// machine, so many receivers that hang hold few resources, and a healthy one still finds a
+/// place.
+const DELIVERY_CONCURRENCY: usize = 128;
 
 impl Config {
     pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {

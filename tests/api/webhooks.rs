@@ -400,7 +400,11 @@ async fn a_hanging_receiver_among_twenty_never_delays_the_healthy_ones() {
     let mut stuck = Vec::new();
     // Created first: their deliveries are the oldest in the outbox.
     for _ in 0..20 {
-        stuck.push(subscribe_webhook(&app, &hanging).await);
+        let subscription = subscribe_webhook(&app, &hanging).await;
+        if let Some(pb::subscription::Target::Webhook(webhook)) = &subscription.target {
+            hanging.also_verify_with(&webhook.secret);
+        }
+        stuck.push(subscription);
     }
     let mut healthy = Vec::new();
     for _ in 0..3 {
