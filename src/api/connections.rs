@@ -206,7 +206,9 @@ where
                         let _ = sender.send(Ok(admitted)).await;
                     }
                     Some(Ok(Err(error))) => tracing::debug!(%peer, %error, "handshake failed"),
-                    Some(Err(_)) => tracing::debug!(%peer, "handshake timed out: connection closed"),
+                    Some(Err(_)) => {
+                        tracing::debug!(%peer, "handshake timed out: connection closed")
+                    }
                     None => tracing::debug!(
                         %peer,
                         "connection closed before its handshake to make room for a new one"
@@ -285,7 +287,8 @@ fn preface_needs(read: &[u8]) -> io::Result<Option<usize>> {
     let Some(header) = read.get(PREFACE.len()..PREFACE.len() + FRAME_HEADER) else {
         return Ok(None);
     };
-    let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let length =
+        usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
     if header[3] != SETTINGS_FRAME || header[5..9] != [0, 0, 0, 0] {
         return Err(invalid("the preface is not followed by a SETTINGS frame"));
     }

@@ -228,13 +228,13 @@ impl DigestService for DigestApi {
         let view = View::parse(request.view, View::Full)
             .map_err(|problem| ApiError::invalid("view", problem))?;
         // Held by the stream's task: the place is free again when the stream ends.
-        let place = self
-            .watchers
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ApiError::TooManyWatchers {
-                limit: self.max_watchers,
-            })?;
+        let place =
+            self.watchers
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| ApiError::TooManyWatchers {
+                    limit: self.max_watchers,
+                })?;
         // Subscribe before reading the cursor so nothing committed in between is missed.
         let mut latest = self.latest.subscribe();
         let mut cursor = if request.cursor.is_empty() {

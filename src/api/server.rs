@@ -149,27 +149,26 @@ pub async fn serve(
         .add_service(digests)
         .add_service(subscriptions);
     // Both paths accept through `connections`, which bounds them and times their handshakes.
-    let (result, reloader): (BoxFuture<'_, Result<(), tonic::transport::Error>>, _) =
-        match tls {
-            Some((acceptor, reloader)) => (
-                Box::pin(router.serve_with_incoming_shutdown(
-                    incoming(listener, connections, move |stream| {
-                        acceptor.clone().accept(stream)
-                    }),
-                    shutdown,
-                )),
-                Some(reloader),
-            ),
-            None => (
-                Box::pin(router.serve_with_incoming_shutdown(
-                    incoming(listener, connections, |stream| {
-                        std::future::ready(std::io::Result::Ok(stream))
-                    }),
-                    shutdown,
-                )),
-                None,
-            ),
-        };
+    let (result, reloader): (BoxFuture<'_, Result<(), tonic::transport::Error>>, _) = match tls {
+        Some((acceptor, reloader)) => (
+            Box::pin(router.serve_with_incoming_shutdown(
+                incoming(listener, connections, move |stream| {
+                    acceptor.clone().accept(stream)
+                }),
+                shutdown,
+            )),
+            Some(reloader),
+        ),
+        None => (
+            Box::pin(router.serve_with_incoming_shutdown(
+                incoming(listener, connections, |stream| {
+                    std::future::ready(std::io::Result::Ok(stream))
+                }),
+                shutdown,
+            )),
+            None,
+        ),
+    };
     // In-flight calls get a grace period; a client that never reads its answer cannot hold
     // the process up past it.
     let grace = config.request_timeout + Duration::from_secs(5);

@@ -200,11 +200,7 @@ impl Worker {
 
     /// Attempts `due` on a task of its own if its endpoint has a turn free, else gives it back
     /// to the outbox for a little later.
-    async fn start(
-        self: &Arc<Self>,
-        due: DueDelivery,
-        in_flight: &mut tokio::task::JoinSet<()>,
-    ) {
+    async fn start(self: &Arc<Self>, due: DueDelivery, in_flight: &mut tokio::task::JoinSet<()>) {
         let endpoint = endpoint_of(&due.subscription.value.target);
         let Some(turn) = self.take_turn(endpoint.clone()) else {
             let later = chrono::Utc::now()

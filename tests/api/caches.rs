@@ -32,7 +32,10 @@ async fn a_trip_changed_through_another_store_is_read_within_a_second() {
     }
 
     let id = ResourceId::parse("final-trip").expect("an id");
-    let mut change = other.get_trip(&id).await.expect("read through the other store");
+    let mut change = other
+        .get_trip(&id)
+        .await
+        .expect("read through the other store");
     change.value.title = "Final trip, shortened".into();
     other
         .update_trip(&id, Precondition::None, change.value)

@@ -112,7 +112,11 @@ impl Receiver {
 
     /// Also accepts signatures made with `secret`: several subscriptions send here.
     pub fn also_verify_with(&self, secret: &str) {
-        self.script.lock().unwrap().more_secrets.push(secret.to_owned());
+        self.script
+            .lock()
+            .unwrap()
+            .more_secrets
+            .push(secret.to_owned());
     }
 
     /// Answers the next requests with `replies`, in order, then with `otherwise`.

@@ -172,7 +172,10 @@ async fn a_read_only_store_is_not_serving_and_refuses_writes_with_unavailable() 
             .await
             .expect("make the database read-only");
             let refused = briefing::startup::Application::build(serve_config(&url)).await;
-            let error = format!("{:#}", refused.err().expect("a read-only database is refused"));
+            let error = format!(
+                "{:#}",
+                refused.err().expect("a read-only database is refused")
+            );
             assert!(error.contains("read-only"), "the refusal says why: {error}");
             sqlx::query(&format!(
                 "ALTER DATABASE {name} SET default_transaction_read_only = off"

@@ -444,4 +444,3 @@ async fn a_hanging_receiver_among_twenty_never_delays_the_healthy_ones() {
         "the hanging receiver got {attempted} attempts at once, more than its 2"
     );
 }
-

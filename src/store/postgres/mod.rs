@@ -63,9 +63,10 @@ impl PostgresStore {
     /// A hot standby, or a database set to `default_transaction_read_only`, answers reads but
     /// refuses every write.
     async fn check_writable(&self) -> StoreResult<()> {
-        let read_only: String = sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
-            .fetch_one(self.writer())
-            .await?;
+        let read_only: String =
+            sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                .fetch_one(self.writer())
+                .await?;
         if read_only == "on" {
             return Err(StoreError::ReadOnly(
                 "the PostgreSQL server accepts no writes (a standby, or transactions read-only by default)"

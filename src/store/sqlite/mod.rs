@@ -370,6 +370,9 @@ fn read_only_reason(path: &std::path::Path) -> Option<String> {
             "{} cannot be written (its permissions, or a read-only file system)",
             path.display()
         )),
-        Err(error) => Some(format!("{} cannot be opened for writing: {error}", path.display())),
+        Err(error) => Some(format!(
+            "{} cannot be opened for writing: {error}",
+            path.display()
+        )),
     }
 }
