@@ -13,7 +13,6 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::helpers::{
     Backend, assert_status, eventually, fresh_database, official, spawn_app_with,
-    spawn_app_with_args,
 };
 
 fn serve_config(url: &str) -> briefing::config::Config {
