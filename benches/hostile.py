@@ -189,7 +189,8 @@ def watchers(arguments):
                 response_deserializer=lambda message: message)
             channels.append(channel)
             calls.extend(watch(b"", wait_for_ready=True) for _ in range(min(per_channel, arguments.watchers - index)))
-        time.sleep(5)
+        # grpcio opens the streams in the background: give it time before measuring.
+        time.sleep(arguments.ramp)
         alive = sum(1 for call in calls if call.running() or not call.done())
         rss = server.rss_mb()
         cpu_before, wall_before = server.cpu_seconds(), time.time()
@@ -215,6 +216,7 @@ def main():
     watch = commands.add_parser("watchers")
     watch.add_argument("--watchers", type=int, default=10000)
     watch.add_argument("--seconds", type=int, default=20)
+    watch.add_argument("--ramp", type=int, default=60)
     arguments = parser.parse_args()
     sys.exit({"connections": connections, "watchers": watchers}[arguments.command](arguments))
 
