@@ -171,6 +171,23 @@ settings! {
         "CompileDigest with force or deliver, and RedeliverDelivery: calls per minute each token (each client address without auth) may make of each";
     costly_calls_burst: u32 = "5", "BRIEFING_COSTLY_CALLS_BURST",
         "Costly calls a token may make at once before the per-minute rate applies";
+    // Connections and streams (issue 12): what one client, or many, may hold open.
+    max_connections: usize = "4096", "BRIEFING_MAX_CONNECTIONS",
+        "Connections open at once; kept below the file-descriptor limit, which start-up raises to its hard limit";
+    handshake_timeout_seconds: u64 = "10", "BRIEFING_HANDSHAKE_TIMEOUT_SECONDS",
+        "Seconds a new connection has to finish TLS and send HTTP/2's preface and SETTINGS before it is closed";
+    max_concurrent_streams: u32 = "100", "BRIEFING_MAX_CONCURRENT_STREAMS",
+        "HTTP/2 streams (calls) one connection may have open at once, advertised in SETTINGS";
+    keepalive_interval_seconds: u64 = "30", "BRIEFING_KEEPALIVE_INTERVAL_SECONDS",
+        "Seconds between HTTP/2 pings on an idle connection";
+    keepalive_timeout_seconds: u64 = "20", "BRIEFING_KEEPALIVE_TIMEOUT_SECONDS",
+        "Seconds a ping may go unanswered before the connection is closed";
+    max_requests_in_flight: usize = "2048", "BRIEFING_MAX_REQUESTS_IN_FLIGHT",
+        "Calls served at once across all connections; past it new calls get RESOURCE_EXHAUSTED (health checks are exempt)";
+    max_watchers: usize = "1000", "BRIEFING_MAX_WATCHERS",
+        "WatchDigests streams open at once; past it new ones get RESOURCE_EXHAUSTED";
+    delivery_endpoint_concurrency: usize = "2", "BRIEFING_DELIVERY_ENDPOINT_CONCURRENCY",
+        "Delivery attempts in flight at once to one webhook host (or one delivery directory)";
 }
 
 /// A default, parsed from its text as the flag's value would be.
@@ -242,6 +259,24 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// The rate of each costly call per token (or client address).
     pub costly_calls: CostlyCallQuota,
+    /// Connections, streams, keepalive and load shedding.
+    pub transport: TransportLimits,
+    /// WatchDigests streams open at once.
+    pub max_watchers: usize,
+}
+
+/// What clients may hold of the server: connections, streams and calls in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportLimits {
+    pub max_connections: usize,
+    /// A connection that has not finished TLS and sent its HTTP/2 preface and SETTINGS by then
+    /// is closed.
+    pub handshake_timeout: Duration,
+    pub max_concurrent_streams: u32,
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+    /// Calls served at once across all connections; more are refused.
+    pub max_requests_in_flight: usize,
 }
 
 /// Whether calls must carry a token (`auth`).
@@ -326,8 +361,10 @@ pub struct FileKind {
     alliances: Option<Vec<FileAlliance>>,
 }
 
-/// Deliveries attempted at once (not a setting).
-const DELIVERY_CONCURRENCY: usize = 16;
+/// Deliveries attempted at once (not a setting): each waits on its receiver, not on the
+/// machine, so many receivers that hang hold few resources, and a healthy one still finds a
+/// place.
+const DELIVERY_CONCURRENCY: usize = 128;
 
 impl Config {
     pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {
@@ -400,6 +437,7 @@ impl Config {
                 },
                 request_timeout: Duration::from_secs(resolved.delivery_timeout_seconds),
                 concurrency: DELIVERY_CONCURRENCY,
+                endpoint_concurrency: resolved.delivery_endpoint_concurrency,
             },
             webhook_allow_cidrs: AllowList::parse(&resolved.webhook_allow_cidrs)
                 .map_err(|problem| anyhow::anyhow!("webhook_allow_cidrs: {problem}"))?,
@@ -425,6 +463,15 @@ impl Config {
                 burst: std::num::NonZeroU32::new(resolved.costly_calls_burst)
                     .context("costly_calls_burst must be at least 1")?,
             },
+            transport: TransportLimits {
+                max_connections: resolved.max_connections,
+                handshake_timeout: Duration::from_secs(resolved.handshake_timeout_seconds),
+                max_concurrent_streams: resolved.max_concurrent_streams,
+                keepalive_interval: Duration::from_secs(resolved.keepalive_interval_seconds),
+                keepalive_timeout: Duration::from_secs(resolved.keepalive_timeout_seconds),
+                max_requests_in_flight: resolved.max_requests_in_flight,
+            },
+            max_watchers: resolved.max_watchers,
         };
         config.check()?;
         Ok(config)
@@ -455,6 +502,31 @@ impl Config {
         anyhow::ensure!(
             !self.delivery.request_timeout.is_zero(),
             "delivery_timeout_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.delivery.endpoint_concurrency >= 1,
+            "delivery_endpoint_concurrency must be at least 1"
+        );
+        let transport = &self.transport;
+        anyhow::ensure!(
+            transport.max_connections >= 1,
+            "max_connections must be at least 1"
+        );
+        anyhow::ensure!(
+            !transport.handshake_timeout.is_zero(),
+            "handshake_timeout_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            transport.max_concurrent_streams >= 1,
+            "max_concurrent_streams must be at least 1"
+        );
+        anyhow::ensure!(
+            !transport.keepalive_interval.is_zero() && !transport.keepalive_timeout.is_zero(),
+            "keepalive_interval_seconds and keepalive_timeout_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            transport.max_requests_in_flight >= 1,
+            "max_requests_in_flight must be at least 1"
         );
         Ok(())
     }

@@ -22,7 +22,7 @@ use crate::schedule::{
 use crate::store::Store;
 use crate::store::postgres::PostgresStore;
 use crate::store::secrets::SecretSealer;
-use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::{ServingLock, SqliteStore, lock_for_serving};
 
 /// A server with its store open and its port bound, ready to run. Tests bind port 0 and ask
 /// [`Application::port`] which one they got.
@@ -35,6 +35,8 @@ pub struct Application {
     /// The SSRF guard and the delivery directory, for the API and the worker.
     egress: Egress,
     listener: TcpListener,
+    /// Keeps a second server off the same SQLite file while this one runs.
+    serving_lock: Option<ServingLock>,
 }
 
 impl Application {
@@ -62,6 +64,12 @@ impl Application {
                 config.dns_server,
             )),
             delivery_dir,
+        };
+        // Before the store opens: a second server must not touch the file at all.
+        let serving_lock = if config.database.starts_with("sqlite:") {
+            lock_for_serving(&config.database)?
+        } else {
+            None
         };
         let store = open_store_with_secrets(&config.database, secrets).await?;
         if config.demo {
@@ -100,6 +108,7 @@ impl Application {
             deliveries_queued,
             egress,
             listener,
+            serving_lock,
         })
     }
 
@@ -183,6 +192,8 @@ impl Application {
         }
         let _ = worker.await;
         store.close().await;
+        // Only once the store is closed may another server take the file.
+        drop(self.serving_lock);
         served
     }
 }

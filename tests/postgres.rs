@@ -90,6 +90,12 @@ mod server;
 #[path = "api/statuses_and_pairs.rs"]
 mod statuses_and_pairs;
 #[cfg(postgres_tests)]
+#[path = "api/store_guard.rs"]
+mod store_guard;
+#[cfg(postgres_tests)]
+#[path = "api/transport.rs"]
+mod transport;
+#[cfg(postgres_tests)]
 #[path = "api/trips.rs"]
 mod trips;
 #[cfg(postgres_tests)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tonic::{Request, Response, Status};
 
 use super::agenda::{event_type_to_proto, status_to_proto};
@@ -27,7 +27,8 @@ use crate::store::digests::{
 
 /// Publications read per round trip while replaying a WatchDigests cursor.
 const REPLAY_BATCH: usize = 100;
-/// How often a watcher looks for digests committed by other processes.
+/// How often the notifier looks for digests committed by other processes, in case their
+/// notice was missed (PostgreSQL's LISTEN connection down, a lagging broadcast).
 const WATCH_POLL: Duration = Duration::from_secs(2);
 
 pub struct DigestApi {
@@ -37,6 +38,11 @@ pub struct DigestApi {
     stopping: watch::Receiver<bool>,
     /// Limits forced and delivering compilations per caller.
     costly_calls: Arc<CostlyCalls>,
+    /// The newest publication position, kept by the one notifier; every watcher waits on it.
+    latest: Arc<watch::Sender<i64>>,
+    /// One permit per open WatchDigests stream.
+    watchers: Arc<Semaphore>,
+    max_watchers: usize,
 }
 
 impl DigestApi {
@@ -45,13 +51,76 @@ impl DigestApi {
         runner: Arc<Runner>,
         stopping: watch::Receiver<bool>,
         costly_calls: Arc<CostlyCalls>,
+        notifier: &PublicationNotifier,
+        max_watchers: usize,
     ) -> Self {
         Self {
             store,
             runner,
             stopping,
             costly_calls,
+            latest: notifier.latest.clone(),
+            watchers: Arc::new(Semaphore::new(max_watchers)),
+            max_watchers,
         }
+    }
+}
+
+/// The one task per process that learns of new publications, so that open WatchDigests
+/// streams cost nothing while nothing is published: it hears the runner's broadcast (this
+/// process's commits, and other replicas' where the store forwards them) and, while anyone
+/// watches, asks the store for the newest position every [`WATCH_POLL`]. Watchers wait on the
+/// position it keeps and read the store only when it moves.
+pub struct PublicationNotifier {
+    latest: Arc<watch::Sender<i64>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PublicationNotifier {
+    pub fn start(store: Arc<dyn Store>, runner: &Runner) -> Self {
+        let latest = Arc::new(watch::Sender::new(0_i64));
+        let mut published = runner.subscribe();
+        let sender = latest.clone();
+        let raise = move |position: i64| {
+            sender.send_if_modified(|latest| {
+                let newer = position > *latest;
+                if newer {
+                    *latest = position;
+                }
+                newer
+            });
+        };
+        let watched = latest.clone();
+        let task = tokio::spawn(async move {
+            let mut poll = tokio::time::interval(WATCH_POLL);
+            poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    received = published.recv() => match received {
+                        Ok(position) => raise(position),
+                        Err(RecvError::Lagged(_)) => {
+                            if let Ok(position) = store.latest_publication().await {
+                                raise(position);
+                            }
+                        }
+                        Err(RecvError::Closed) => return,
+                    },
+                    _ = poll.tick() => {
+                        if watched.receiver_count() > 0
+                            && let Ok(position) = store.latest_publication().await
+                        {
+                            raise(position);
+                        }
+                    }
+                }
+            }
+        });
+        Self { latest, task }
+    }
+
+    /// Stops the task (the server has stopped).
+    pub fn stop(&self) {
+        self.task.abort();
     }
 }
 
@@ -158,8 +227,16 @@ impl DigestService for DigestApi {
         };
         let view = View::parse(request.view, View::Full)
             .map_err(|problem| ApiError::invalid("view", problem))?;
+        // Held by the stream's task: the place is free again when the stream ends.
+        let place =
+            self.watchers
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| ApiError::TooManyWatchers {
+                    limit: self.max_watchers,
+                })?;
         // Subscribe before reading the cursor so nothing committed in between is missed.
-        let mut published = self.runner.subscribe();
+        let mut latest = self.latest.subscribe();
         let mut cursor = if request.cursor.is_empty() {
             self.store
                 .latest_publication()
@@ -176,7 +253,10 @@ impl DigestService for DigestApi {
         let store = self.store.clone();
         let mut stopping = self.stopping.clone();
         let stream = async_stream(move |sender| async move {
+            let _place = place;
             loop {
+                // Whatever is published after this is news, even while the batch is read.
+                latest.mark_unchanged();
                 let batch = match store
                     .publications_after(cursor, kind.as_deref(), REPLAY_BATCH)
                     .await
@@ -202,12 +282,11 @@ impl DigestService for DigestApi {
                     continue;
                 }
                 tokio::select! {
-                    received = published.recv() => {
-                        if matches!(received, Err(RecvError::Closed)) {
+                    changed = latest.changed() => {
+                        if changed.is_err() {
                             return;
                         }
                     }
-                    () = tokio::time::sleep(WATCH_POLL) => {}
                     () = sender.closed() => return,
                     () = async { drop(stopping.wait_for(|stopped| *stopped).await) } => {
                         let going = Status::unavailable(

@@ -62,6 +62,17 @@ pub enum ApiError {
         call: &'static str,
         retry_after: std::time::Duration,
     },
+    /// The server serves its limit of calls at once (`max_requests_in_flight`).
+    #[error("the server is serving its limit of {limit} calls at once; retry shortly")]
+    Overloaded { limit: usize },
+    /// WatchDigests streams are at `max_watchers`.
+    #[error("{limit} WatchDigests streams are open, the most this server serves; retry later")]
+    TooManyWatchers { limit: usize },
+    /// The database refuses writes (a read-only file or file system); the cause is logged.
+    #[error(
+        "the store is read-only: writes are refused until the operator makes the database writable"
+    )]
+    ReadOnly(#[source] Cause),
     /// The client sees only that it may retry; the cause is logged.
     #[error("storage is unavailable, retry later")]
     Unavailable(#[source] Cause),
@@ -104,6 +115,7 @@ impl ApiError {
             unavailable @ (StoreError::Unavailable(_) | StoreError::DatabaseUnavailable(_)) => {
                 Self::Unavailable(Box::new(unavailable))
             }
+            read_only @ StoreError::ReadOnly(_) => Self::ReadOnly(Box::new(read_only)),
             internal @ (StoreError::Internal(_) | StoreError::Database(_)) => {
                 Self::Internal(Box::new(internal))
             }
@@ -239,6 +251,26 @@ impl From<ApiError> for Status {
                     "RATE_LIMITED",
                     HashMap::from([("call".to_owned(), (*call).to_owned())]),
                 )
+            }
+            ApiError::Overloaded { limit } => {
+                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+                (
+                    Code::ResourceExhausted,
+                    "SERVER_OVERLOADED",
+                    HashMap::from([("max_requests_in_flight".to_owned(), limit.to_string())]),
+                )
+            }
+            ApiError::TooManyWatchers { limit } => {
+                details.set_retry_info(Some(std::time::Duration::from_secs(5)));
+                (
+                    Code::ResourceExhausted,
+                    "TOO_MANY_WATCHERS",
+                    HashMap::from([("max_watchers".to_owned(), limit.to_string())]),
+                )
+            }
+            ApiError::ReadOnly(detail) => {
+                tracing::warn!(error = %detail, "write refused: the store is read-only");
+                (Code::Unavailable, "STORAGE_READ_ONLY", HashMap::new())
             }
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "storage unavailable");

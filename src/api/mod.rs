@@ -4,11 +4,13 @@
 pub mod access_log;
 pub mod agenda;
 pub mod auth;
+pub mod connections;
 pub mod convert;
 pub mod digests;
 pub mod error;
 pub mod mask;
 pub mod officials;
+pub mod overload;
 pub mod paging;
 pub mod rate_limit;
 pub mod resource;

@@ -1,6 +1,7 @@
 //! Everything this server exposes, assembled in one place: the briefing services,
-//! reflection (v1 and v1alpha, with every descriptor set), health, compression, limits,
-//! TLS, who may call what (tokens and roles), the per-call log and graceful shutdown.
+//! reflection (v1 and v1alpha, with every descriptor set), health, compression, limits
+//! (connections, handshakes, streams, keepalive, calls in flight, watchers), TLS, who may call
+//! what (tokens and roles), the per-call log and graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,15 +11,16 @@ use futures::future::BoxFuture;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use super::access_log::AccessLogLayer;
 use super::agenda::AgendaApi;
 use super::auth::{AuthLayer, Authenticator};
-use super::digests::DigestApi;
+use super::connections::{ConnectionLimits, connection_budget, incoming};
+use super::digests::{DigestApi, PublicationNotifier};
 use super::officials::OfficialApi;
+use super::overload::OverloadLayer;
 use super::pb::agenda_service_server::AgendaServiceServer;
 use super::pb::digest_service_server::DigestServiceServer;
 use super::pb::official_service_server::OfficialServiceServer;
@@ -98,11 +100,14 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
+    let notifier = PublicationNotifier::start(store.clone(), &runner);
     let digests = DigestServiceServer::new(DigestApi::new(
         store.clone(),
         runner.clone(),
         streams_stop,
         costly_calls.clone(),
+        &notifier,
+        config.max_watchers,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip);
@@ -118,14 +123,22 @@ pub async fn serve(
 
     let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
 
+    let limits = &config.transport;
+    let connections = ConnectionLimits {
+        max_connections: connection_budget(limits.max_connections),
+        handshake_timeout: limits.handshake_timeout,
+    };
     let router = Server::builder()
         .timeout(config.request_timeout)
         .concurrency_limit_per_connection(config.max_concurrent_requests)
-        .tcp_nodelay(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
         // The first layer is the outermost: the log sees every call, refused ones included,
-        // and the token name the auth layer leaves on the response.
+        // and the token name the auth layer leaves on the response. Shedding comes before
+        // auth, so a refused call costs no token lookup.
         .layer(AccessLogLayer)
+        .layer(OverloadLayer::new(limits.max_requests_in_flight))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -135,25 +148,27 @@ pub async fn serve(
         .add_service(agenda)
         .add_service(digests)
         .add_service(subscriptions);
-    let (result, reloader): (BoxFuture<'_, Result<(), tonic::transport::Error>>, _) =
-        match tls {
-            Some((acceptor, reloader)) => (
-                Box::pin(router.serve_with_incoming_shutdown(
-                    super::tls::incoming(listener, acceptor),
-                    shutdown,
-                )),
-                Some(reloader),
-            ),
-            // serve_with_incoming ignores `tcp_nodelay`: the incoming stream sets it. Without it,
-            // small responses wait on delayed ACKs (40 ms each).
-            None => (
-                Box::pin(router.serve_with_incoming_shutdown(
-                    TcpIncoming::from(listener).with_nodelay(Some(true)),
-                    shutdown,
-                )),
-                None,
-            ),
-        };
+    // Both paths accept through `connections`, which bounds them and times their handshakes.
+    let (result, reloader): (BoxFuture<'_, Result<(), tonic::transport::Error>>, _) = match tls {
+        Some((acceptor, reloader)) => (
+            Box::pin(router.serve_with_incoming_shutdown(
+                incoming(listener, connections, move |stream| {
+                    acceptor.clone().accept(stream)
+                }),
+                shutdown,
+            )),
+            Some(reloader),
+        ),
+        None => (
+            Box::pin(router.serve_with_incoming_shutdown(
+                incoming(listener, connections, |stream| {
+                    std::future::ready(std::io::Result::Ok(stream))
+                }),
+                shutdown,
+            )),
+            None,
+        ),
+    };
     // In-flight calls get a grace period; a client that never reads its answer cannot hold
     // the process up past it.
     let grace = config.request_timeout + Duration::from_secs(5);
@@ -168,6 +183,7 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    notifier.stop();
     if let Some(reloader) = reloader {
         reloader.abort();
     }

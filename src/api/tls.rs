@@ -8,10 +8,9 @@
 //! that does not load leaves the old certificate in place and says so in a warning. A renewal
 //! (certbot, cert-manager) therefore needs no restart; connections already open keep theirs.
 //!
-//! Handshakes run on tasks of their own with a time limit, so a client that opens a
-//! connection and says nothing holds up nobody else's.
+//! Connections are accepted by `connections.rs`, as plain ones are: each handshake runs on a
+//! task of its own within `handshake_timeout_seconds`, and `max_connections` holds for both.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -21,19 +20,12 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-use tokio_stream::wrappers::ReceiverStream;
 
 use crate::config::TlsFiles;
 
 /// How often the certificate and key files are looked at for changes.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(2);
-/// A client has this long to finish its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Finished handshakes waiting for the server to take them.
-const ACCEPTED_QUEUE: usize = 128;
 
 /// The server's certificate and key, as the files last held them when they loaded.
 #[derive(Debug)]
@@ -167,44 +159,4 @@ fn server_config(
     // gRPC is HTTP/2 only; clients such as grpcurl insist on ALPN saying so.
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok((config, certificate))
-}
-
-/// The TLS connections made on `listener`, handshakes done, for `serve_with_incoming`. Accepting
-/// stops when the stream is dropped (the server has stopped).
-pub fn incoming(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-) -> ReceiverStream<io::Result<TlsStream<TcpStream>>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(ACCEPTED_QUEUE);
-    tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
-                () = sender.closed() => break,
-            };
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors, most likely: pause rather than spin.
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            // Small responses would otherwise wait on delayed ACKs (40 ms each).
-            let _ = stream.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let sender = sender.clone();
-            tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => {
-                        let _ = sender.send(Ok(tls)).await;
-                    }
-                    Ok(Err(error)) => tracing::debug!(%peer, %error, "tls handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
-                }
-            });
-        }
-    });
-    ReceiverStream::new(receiver)
 }

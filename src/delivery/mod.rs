@@ -1,5 +1,11 @@
 //! Delivery: a worker that drains the outbox, attempting each due delivery at most once at a
 //! time (the store leases it), to webhooks (Standard Webhooks) and directories.
+//!
+//! Each attempt runs on its own task, so one receiver's answer never waits for another's: up
+//! to `concurrency` attempts at once in all, and `endpoint_concurrency` to one endpoint (a
+//! webhook's scheme, host and port; a delivery directory). A delivery claimed while its
+//! endpoint has no turn free goes back to the outbox, due a moment later ([`BUSY_DEFER`]), so
+//! a receiver that hangs holds only its own turns, never another receiver's.
 
 pub mod address;
 mod file;
@@ -9,7 +15,8 @@ mod retry;
 mod signature;
 mod webhook;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -31,6 +38,8 @@ pub struct DeliveryConfig {
     pub request_timeout: Duration,
     /// Deliveries attempted at once.
     pub concurrency: usize,
+    /// Deliveries attempted at once to one endpoint.
+    pub endpoint_concurrency: usize,
 }
 
 /// Where deliveries may go: the SSRF guard for webhooks, and the operator's directory for files
@@ -49,10 +58,47 @@ pub struct Worker {
     /// Resolves names through `guard` alone; follows no redirects.
     client: reqwest::Client,
     wake: Arc<Notify>,
+    /// Attempts in flight per endpoint.
+    endpoints: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 /// The longest the worker sleeps before looking at the outbox again, even when not woken.
 const IDLE_POLL: Duration = Duration::from_secs(2);
+/// How long a delivery whose endpoint is busy waits before it is claimed again.
+pub const BUSY_DEFER: Duration = Duration::from_secs(1);
+
+/// One of an endpoint's turns, given back when the attempt is done.
+struct Turn {
+    endpoints: Arc<Mutex<HashMap<String, usize>>>,
+    endpoint: String,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Ok(mut endpoints) = self.endpoints.lock()
+            && let Some(count) = endpoints.get_mut(&self.endpoint)
+        {
+            *count -= 1;
+            if *count == 0 {
+                endpoints.remove(&self.endpoint);
+            }
+        }
+    }
+}
+
+/// Where a delivery goes, as far as sharing the receiver's capacity goes: a webhook's origin
+/// (scheme, host, port), or the delivery directory.
+fn endpoint_of(target: &Target) -> String {
+    match target {
+        Target::Webhook { url, .. } => format!(
+            "{}://{}:{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        ),
+        Target::File { directory } => format!("file:{}", directory.display()),
+    }
+}
 
 impl Worker {
     pub fn new(
@@ -83,32 +129,58 @@ impl Worker {
             delivery_dir,
             client,
             wake,
+            endpoints: Arc::default(),
         })
     }
 
-    /// Drains the outbox until `shutdown` turns true; an attempt in flight is finished first.
+    /// A turn at `endpoint`, unless it has all its attempts in flight.
+    fn take_turn(&self, endpoint: String) -> Option<Turn> {
+        let mut endpoints = self.endpoints.lock().ok()?;
+        let count = endpoints.entry(endpoint.clone()).or_insert(0);
+        if *count >= self.config.endpoint_concurrency {
+            return None;
+        }
+        *count += 1;
+        Some(Turn {
+            endpoints: self.endpoints.clone(),
+            endpoint,
+        })
+    }
+
+    /// Drains the outbox until `shutdown` turns true; attempts in flight are finished first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
         // Long enough that a lease never runs out under a slow attempt.
-        let lease = chrono::Duration::from_std(self.config.request_timeout * 3)
+        let lease = chrono::Duration::from_std(worker.config.request_timeout * 3)
             .unwrap_or(chrono::Duration::seconds(60))
             + chrono::Duration::seconds(30);
+        let mut in_flight = tokio::task::JoinSet::new();
         loop {
             if *shutdown.borrow() {
-                return;
+                break;
             }
-            match self
-                .store
-                .claim_due_deliveries(lease, self.config.concurrency)
-                .await
-            {
-                Ok(batch) if !batch.is_empty() => {
-                    futures::future::join_all(batch.into_iter().map(|due| self.attempt(due))).await;
-                    continue;
+            // Finished attempts are collected as they end (and their panics reported).
+            while let Some(finished) = in_flight.try_join_next() {
+                if let Err(error) = finished {
+                    tracing::error!(%error, "a delivery attempt stopped");
                 }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "cannot read the outbox"),
             }
-            let wait = match self.store.next_delivery_due().await {
+            let free = worker.config.concurrency.saturating_sub(in_flight.len());
+            if free > 0 {
+                match worker.store.claim_due_deliveries(lease, free).await {
+                    Ok(batch) if !batch.is_empty() => {
+                        for due in batch {
+                            worker.start(due, &mut in_flight).await;
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "cannot read the outbox"),
+                }
+            }
+            let wait = match worker.store.next_delivery_due().await {
+                // Every slot is taken: the next to end wakes the worker.
+                _ if free == 0 => IDLE_POLL,
                 Ok(Some(at)) => (at - chrono::Utc::now())
                     .to_std()
                     .unwrap_or(Duration::from_millis(10))
@@ -117,10 +189,34 @@ impl Worker {
             };
             tokio::select! {
                 () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
-                () = self.wake.notified() => {}
+                () = worker.wake.notified() => {}
                 _ = shutdown.changed() => {}
+                // A slot is free again.
+                Some(_) = in_flight.join_next() => {}
             }
         }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Attempts `due` on a task of its own if its endpoint has a turn free, else gives it back
+    /// to the outbox for a little later.
+    async fn start(self: &Arc<Self>, due: DueDelivery, in_flight: &mut tokio::task::JoinSet<()>) {
+        let endpoint = endpoint_of(&due.subscription.value.target);
+        let Some(turn) = self.take_turn(endpoint.clone()) else {
+            let later = chrono::Utc::now()
+                + chrono::Duration::from_std(BUSY_DEFER).unwrap_or(chrono::Duration::seconds(1));
+            tracing::debug!(delivery = %due.delivery.id, %endpoint, "endpoint busy: delivery deferred");
+            if let Err(error) = self.store.defer_delivery(&due.delivery.id, later).await {
+                // Its lease runs out and it is claimed again then.
+                tracing::warn!(delivery = %due.delivery.id, %error, "cannot defer a delivery");
+            }
+            return;
+        };
+        let worker = self.clone();
+        in_flight.spawn(async move {
+            worker.attempt(due).await;
+            drop(turn);
+        });
     }
 
     async fn attempt(&self, due: DueDelivery) {

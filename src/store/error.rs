@@ -36,6 +36,9 @@ pub enum StoreError {
     /// The driver could not reach the database, or the database was busy.
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(#[source] sqlx::Error),
+    /// The database refuses writes: the file (or its file system) is read-only.
+    #[error("the database is read-only: {0}")]
+    ReadOnly(String),
     /// The driver or the database refused a statement.
     #[error("storage failure: {0}")]
     Database(#[source] sqlx::Error),
@@ -43,6 +46,11 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(database) = &error
+            && is_read_only(database.code().as_deref())
+        {
+            return Self::ReadOnly(error.to_string());
+        }
         let unavailable = match &error {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
             sqlx::Error::Database(database) => is_busy(database.code().as_deref()),
@@ -54,6 +62,14 @@ impl From<sqlx::Error> for StoreError {
             Self::Database(error)
         }
     }
+}
+
+/// SQLite's READONLY, whatever its extended code (8, 264, 520, …: the low byte is 8), and
+/// PostgreSQL's `read_only_sql_transaction` (a hot standby, or `default_transaction_read_only`).
+fn is_read_only(code: Option<&str>) -> bool {
+    code.is_some_and(|code| {
+        code == "25006" || code.parse::<i32>().is_ok_and(|number| number & 0xff == 8)
+    })
 }
 
 /// SQLite's BUSY/LOCKED and PostgreSQL's connection-class codes: worth a retry, not a bug.

@@ -122,7 +122,8 @@ pub struct PairNet {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Cheap round trip to the database, for health checks.
+    /// Cheap round trip to the database, for health checks; [`StoreError::ReadOnly`] when the
+    /// database answers but would refuse writes.
     async fn ping(&self) -> StoreResult<()>;
     /// Finishes with the database on a clean stop: on SQLite, everything in the write-ahead
     /// log is copied into the database file, so the file alone is the whole store.
@@ -379,6 +380,9 @@ pub trait Store: Send + Sync + 'static {
         delivery_id: &str,
         outcome: &AttemptOutcome,
     ) -> StoreResult<Delivery>;
+    /// Gives back a claimed delivery without attempting it (its endpoint is busy), due again at
+    /// `at`; its attempts and idempotency key stay as they were.
+    async fn defer_delivery(&self, delivery_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// Makes a delivery due now again, keeping its idempotency key.
     async fn redeliver(
         &self,

@@ -1,19 +1,24 @@
 //! The SQLite store keeps decoded records of hot reads (a trip by id, the items of a list
-//! page); these tests change what it holds from outside its cache, through another server on
-//! the same database, and read it back through the first. On PostgreSQL nothing is cached and
-//! the same tests hold trivially.
+//! page); these tests change what it holds from outside its cache, through another process's
+//! store on the same database (what `briefing import` or `briefing token` open; a second
+//! server is refused the file), and read it back through the server. On PostgreSQL nothing is
+//! cached and the same tests hold trivially.
 
 use std::time::{Duration, Instant};
 
 use briefing::api::pb;
+use briefing::domain::ResourceId;
+use briefing::store::Precondition;
 
 use crate::helpers::{final_trip, fresh_database, item, mask, official, spawn_app_with};
 
 #[tokio::test]
-async fn a_trip_changed_through_another_server_is_read_within_a_second() {
+async fn a_trip_changed_through_another_store_is_read_within_a_second() {
     let (database, url) = fresh_database().await;
     let first = spawn_app_with(&url, false).await;
-    let second = spawn_app_with(&url, false).await;
+    let other = briefing::startup::open_store(&url)
+        .await
+        .expect("another store on the same database");
     first
         .create_official("antony-blinken", official("Antony Blinken", "USA"))
         .await;
@@ -26,18 +31,16 @@ async fn a_trip_changed_through_another_server_is_read_within_a_second() {
         assert_eq!(trip.title, "Final trip: Seoul, Tokyo, Paris");
     }
 
-    let mut change = final_trip("officials/antony-blinken");
-    change.name = "trips/final-trip".into();
-    change.title = "Final trip, shortened".into();
-    second
-        .trips
-        .clone()
-        .update_trip(pb::UpdateTripRequest {
-            trip: Some(change),
-            update_mask: mask(&["title"]),
-        })
+    let id = ResourceId::parse("final-trip").expect("an id");
+    let mut change = other
+        .get_trip(&id)
         .await
-        .expect("update through the second server");
+        .expect("read through the other store");
+    change.value.title = "Final trip, shortened".into();
+    other
+        .update_trip(&id, Precondition::None, change.value)
+        .await
+        .expect("update through the other store");
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
         let trip = first.get_trip("trips/final-trip").await.expect("get");
@@ -70,10 +73,12 @@ async fn a_trip_changed_through_another_server_is_read_within_a_second() {
 }
 
 #[tokio::test]
-async fn a_list_page_shows_an_item_changed_or_deleted_through_another_server_at_once() {
+async fn a_list_page_shows_an_item_changed_or_deleted_through_another_store_at_once() {
     let (database, url) = fresh_database().await;
     let first = spawn_app_with(&url, false).await;
-    let second = spawn_app_with(&url, false).await;
+    let other = briefing::startup::open_store(&url)
+        .await
+        .expect("another store on the same database");
     for (id, title) in [("talks", "Talks in Seoul"), ("visit", "Visit to Tokyo")] {
         first
             .create_item(
@@ -110,32 +115,23 @@ async fn a_list_page_shows_an_item_changed_or_deleted_through_another_server_at_
         assert_eq!(page(&first).await, ["Talks in Seoul", "Visit to Tokyo"]);
     }
 
-    let mut change = item(
-        "Talks in Seoul, extended",
-        "2025-01-06",
-        &["USA"],
-        &["KOR"],
-        pb::EventType::Consult,
-    );
-    change.name = "agendaItems/talks".into();
-    second
-        .agenda
-        .clone()
-        .update_agenda_item(pb::UpdateAgendaItemRequest {
-            agenda_item: Some(change),
-            update_mask: mask(&["title"]),
-        })
+    let talks = ResourceId::parse("talks").expect("an id");
+    let mut change = other
+        .get_agenda_item(&talks)
         .await
-        .expect("update through the second server");
-    second
-        .agenda
-        .clone()
-        .delete_agenda_item(pb::DeleteAgendaItemRequest {
-            name: "agendaItems/visit".into(),
-            ..Default::default()
-        })
+        .expect("read through the other store");
+    change.value.title = "Talks in Seoul, extended".into();
+    other
+        .update_agenda_item(&talks, Precondition::None, change.value)
         .await
-        .expect("delete through the second server");
+        .expect("update through the other store");
+    other
+        .delete_agenda_item(
+            &ResourceId::parse("visit").expect("an id"),
+            Precondition::None,
+        )
+        .await
+        .expect("delete through the other store");
     // Each row of a page is checked against the revision stored now: no wait.
     assert_eq!(page(&first).await, ["Talks in Seoul, extended"]);
     drop(database);

@@ -28,6 +28,8 @@ mod secrets;
 mod security;
 mod server;
 mod statuses_and_pairs;
+mod store_guard;
+mod transport;
 mod trips;
 mod unicode;
 mod watch;

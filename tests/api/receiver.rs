@@ -60,6 +60,8 @@ struct Script {
     next: VecDeque<Reply>,
     otherwise: Option<Reply>,
     secret: Option<String>,
+    /// Further secrets, for a receiver several subscriptions send to.
+    more_secrets: Vec<String>,
     received: Vec<Received>,
 }
 
@@ -108,6 +110,15 @@ impl Receiver {
         self.script.lock().unwrap().secret = Some(secret.to_owned());
     }
 
+    /// Also accepts signatures made with `secret`: several subscriptions send here.
+    pub fn also_verify_with(&self, secret: &str) {
+        self.script
+            .lock()
+            .unwrap()
+            .more_secrets
+            .push(secret.to_owned());
+    }
+
     /// Answers the next requests with `replies`, in order, then with `otherwise`.
     pub fn script(&self, replies: &[Reply], otherwise: Reply) {
         let mut script = self.script.lock().unwrap();
@@ -147,6 +158,17 @@ async fn receive(
                 }),
             None => Err("the test gave the receiver no secret".to_owned()),
         };
+        let verified = verified.or_else(|error| {
+            script
+                .more_secrets
+                .iter()
+                .any(|secret| {
+                    standardwebhooks::Webhook::new(secret)
+                        .is_ok_and(|webhook| webhook.verify(&body, &headers).is_ok())
+                })
+                .then_some(())
+                .ok_or(error)
+        });
         let reply = if verified.is_ok() {
             let otherwise = script.otherwise.unwrap_or(Reply::Status(200));
             script.next.pop_front().unwrap_or(otherwise)

@@ -382,3 +382,65 @@ async fn deleting_a_subscription_drops_its_deliveries() {
         .into_inner();
     assert!(left.subscriptions.is_empty());
 }
+
+/// Issue 12: with 20 subscriptions to a receiver that never answers, a healthy receiver's
+/// delivery does not wait for those attempts to time out, and the hanging receiver gets at
+/// most `delivery_endpoint_concurrency` attempts at once.
+#[tokio::test]
+async fn a_hanging_receiver_among_twenty_never_delays_the_healthy_ones() {
+    let (_database, app) = spawn(&[
+        "--delivery-timeout-seconds",
+        "20",
+        "--delivery-endpoint-concurrency",
+        "2",
+    ])
+    .await;
+    let hanging = Receiver::start().await;
+    hanging.script(&[], Reply::Hang);
+    let mut stuck = Vec::new();
+    // Created first: their deliveries are the oldest in the outbox.
+    for _ in 0..20 {
+        let subscription = subscribe_webhook(&app, &hanging).await;
+        if let Some(pb::subscription::Target::Webhook(webhook)) = &subscription.target {
+            hanging.also_verify_with(&webhook.secret);
+        }
+        stuck.push(subscription);
+    }
+    let mut healthy = Vec::new();
+    for _ in 0..3 {
+        let receiver = Receiver::start().await;
+        let subscription = subscribe_webhook(&app, &receiver).await;
+        healthy.push((receiver, subscription));
+    }
+    compile(&app, DAY, true).await;
+
+    for (receiver, subscription) in &healthy {
+        wait_for_delivery(
+            &app,
+            &subscription.name,
+            DIGEST,
+            pb::DeliveryState::Succeeded,
+        )
+        .await;
+        assert_eq!(receiver.received().len(), 1);
+    }
+    // Every healthy delivery is done while the hanging receiver's first attempts are still
+    // waiting for an answer (they time out after 20 s): none of them has finished.
+    for subscription in &stuck {
+        for delivery in deliveries(&app, &subscription.name).await {
+            assert_eq!(
+                (delivery.state(), delivery.attempts),
+                (pb::DeliveryState::Pending, 0),
+                "the hanging receiver's deliveries are still on their first attempt: {delivery:?}"
+            );
+        }
+    }
+    let started = hanging.wait_for_requests(1).await.len();
+    // Past a few deferrals of the waiting ones, the hanging receiver still has only its two.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let attempted = hanging.received().len();
+    assert!(
+        (1..=2).contains(&started) && attempted <= 2,
+        "the hanging receiver got {attempted} attempts at once, more than its 2"
+    );
+}

@@ -60,6 +60,22 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// A hot standby, or a database set to `default_transaction_read_only`, answers reads but
+    /// refuses every write.
+    async fn check_writable(&self) -> StoreResult<()> {
+        let read_only: String =
+            sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                .fetch_one(self.writer())
+                .await?;
+        if read_only == "on" {
+            return Err(StoreError::ReadOnly(
+                "the PostgreSQL server accepts no writes (a standby, or transactions read-only by default)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Connects to `url` (`postgres://user@host:port/database`) and applies pending migrations
     /// (sqlx serializes migrating replicas with an advisory lock).
     pub async fn open(url: &str) -> StoreResult<Self> {

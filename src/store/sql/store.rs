@@ -8,7 +8,7 @@ macro_rules! store_impl {
         impl crate::store::Store for $store {
             async fn ping(&self) -> StoreResult<()> {
                 sqlx::query("SELECT 1").execute(self.reader()).await?;
-                Ok(())
+                self.check_writable().await
             }
             async fn create_official(
                 &self,
@@ -236,6 +236,13 @@ macro_rules! store_impl {
                 outcome: &AttemptOutcome,
             ) -> StoreResult<Delivery> {
                 subscriptions::record_attempt(&self.writer(), delivery_id, outcome).await
+            }
+            async fn defer_delivery(
+                &self,
+                delivery_id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> StoreResult<()> {
+                subscriptions::defer(&self.writer(), delivery_id, at).await
             }
             async fn redeliver(
                 &self,

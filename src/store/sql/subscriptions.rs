@@ -358,6 +358,18 @@ macro_rules! subscriptions {
             Ok(delivery)
         }
 
+        /// Gives a claimed delivery back unattempted, due again at `at`: its endpoint is busy.
+        pub(super) async fn defer(pool: &Pool, delivery_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_time = $1, lease_until = NULL WHERE id = $2 AND state = 'pending'",
+            )
+            .bind(at.timestamp_micros())
+            .bind(delivery_id)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
         pub(super) async fn redeliver(
             pool: &Pool,
             subscription: &ResourceId,

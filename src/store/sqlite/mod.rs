@@ -11,11 +11,14 @@ mod dialect;
 mod digests;
 mod documents;
 mod fast;
+mod lock;
 mod officials;
 mod search_upkeep;
 mod subscriptions;
 mod tokens;
 mod trips;
+
+pub use lock::{LockError, ServingLock, lock_for_serving};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -56,6 +59,9 @@ pub struct SqliteStore {
     _watch: Option<notify::RecommendedWatcher>,
     /// Seals webhook signing secrets at rest.
     secrets: super::secrets::SecretSealer,
+    /// Why writes are refused, when the file was read-only as the store opened it: SQLite
+    /// then opened it read-only, and a restart is needed once it is writable again.
+    read_only: Option<String>,
 }
 
 /// The record caches of a store.
@@ -157,6 +163,18 @@ impl SqliteStore {
             )
             .await
             .map_err(|error| StoreError::Unavailable(format!("cannot open {url}: {error}")))?;
+        let filename = options.get_filename();
+        let read_only = filename
+            .is_file()
+            .then(|| read_only_reason(filename))
+            .flatten();
+        if let Some(reason) = &read_only {
+            tracing::warn!(
+                database = %filename.display(),
+                reason = %reason,
+                "the database is read-only: reads are served, writes are refused with UNAVAILABLE and health says NOT_SERVING until it is writable and the server restarted"
+            );
+        }
         MIGRATOR
             .run(&writer)
             .await
@@ -180,7 +198,6 @@ impl SqliteStore {
             .map_err(|error| StoreError::Unavailable(format!("cannot open {url}: {error}")))?;
         // A statement holds a fast connection only while it runs on a runtime thread (one per
         // core), or on a blocking thread for a digest's day: a few more than the cores.
-        let filename = options.get_filename();
         let fast = if filename.is_file() {
             let pragmas = [
                 format!("PRAGMA cache_size = -{FAST_READER_CACHE_KIB}"),
@@ -209,7 +226,16 @@ impl SqliteStore {
             caches,
             _watch: watch,
             secrets: super::secrets::SecretSealer::default(),
+            read_only,
         })
+    }
+
+    /// Health: the file was writable when the writer connection opened it.
+    async fn check_writable(&self) -> StoreResult<()> {
+        match &self.read_only {
+            Some(reason) => Err(StoreError::ReadOnly(reason.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Seals webhook signing secrets with `secrets` from now on (and opens them with it).
@@ -328,3 +354,25 @@ crate::store::sql::store_impl!(SqliteStore, {
     /// One process serves a SQLite file, and its runner already tells its own watchers.
     fn forward_publications(&self, _sender: tokio::sync::broadcast::Sender<i64>) {}
 });
+
+/// Why SQLite would open `path` read-only (the file's permissions, an immutable file, a
+/// read-only file system), or None when it can write it. SQLite opens such a file without a
+/// word and fails each write later; asked here, the server can say so at start-up.
+fn read_only_reason(path: &std::path::Path) -> Option<String> {
+    use rusqlite::{Connection, DatabaseName, OpenFlags};
+    let opened = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    );
+    match opened.and_then(|connection| connection.is_readonly(DatabaseName::Main)) {
+        Ok(false) => None,
+        Ok(true) => Some(format!(
+            "{} cannot be written (its permissions, or a read-only file system)",
+            path.display()
+        )),
+        Err(error) => Some(format!(
+            "{} cannot be opened for writing: {error}",
+            path.display()
+        )),
+    }
+}

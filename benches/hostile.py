@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Issue 12's hostile-load checks against the real binary: the numbers in BENCHMARKS.md
+("Hostile load") come from this script.
+
+  python3 benches/hostile.py connections [--idle 20000]   # idle connections, then a new client
+  python3 benches/hostile.py watchers [--watchers 10000]  # idle WatchDigests streams: RSS, CPU
+
+Each check starts `briefing serve` (BRIEFING_BIN, default target/release/briefing, else
+target/debug/briefing) on a temporary SQLite file on 127.0.0.1 and reads the server's file
+descriptors, resident memory and CPU time from /proc. Every connection goes to 127.0.0.1.
+`watchers` needs Python's grpcio (`pip install grpcio`), as .ci/run installs it.
+"""
+
+import argparse
+import os
+import re
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def binary():
+    if os.environ.get("BRIEFING_BIN"):
+        return os.environ["BRIEFING_BIN"]
+    for profile in ("release", "debug"):
+        path = ROOT / "target" / profile / "briefing"
+        if path.exists():
+            return str(path)
+    sys.exit("no briefing binary: run `cargo build --release` or set BRIEFING_BIN")
+
+
+class Server:
+    def __init__(self, directory, *flags):
+        self.log = open(Path(directory) / "server.log", "w+")
+        self.process = subprocess.Popen(
+            [binary(), "serve", "--listen", "127.0.0.1:0", "--schedule=false",
+             "--database", f"sqlite://{directory}/briefing.db", *flags],
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "BRIEFING_LOG": "warn,briefing=info", "NO_COLOR": "1"})
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            self.log.seek(0)
+            found = re.search(r"address=127\.0\.0\.1:(\d+)", self.log.read())
+            if found:
+                self.port = int(found.group(1))
+                return
+            time.sleep(0.1)
+        sys.exit("the server did not start: see " + self.log.name)
+
+    def descriptors(self):
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+
+    def rss_mb(self):
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+
+    def cpu_seconds(self):
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def limit(self):
+        for line in Path(f"/proc/{self.process.pid}/limits").read_text().splitlines():
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def health_check(port, timeout):
+    """A new client's gRPC health check over plain HTTP/2, by hand (no grpcio needed): the
+    time until the server ends the call (trailers on stream 1), or None."""
+    started = time.time()
+    deadline = started + timeout
+
+    def frame(kind, flags, stream, payload):
+        return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+    def literal(name, value):  # literal header field without indexing, new name, no Huffman
+        return bytes([0x00, len(name)]) + name + bytes([len(value)]) + value
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+            block = (b"\x83\x86"  # :method POST, :scheme http
+                     + literal(b":path", b"/grpc.health.v1.Health/Check")
+                     + literal(b":authority", b"127.0.0.1")
+                     + literal(b"content-type", b"application/grpc")
+                     + literal(b"te", b"trailers"))
+            connection.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"")
+                               + frame(1, 4, 1, block) + frame(0, 1, 1, b"\x00\x00\x00\x00\x00"))
+            received = b""
+            while time.time() < deadline:
+                connection.settimeout(max(0.01, deadline - time.time()))
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return None
+                received += chunk
+                # Walk the frames: HEADERS (1) with END_STREAM (1) on stream 1 ends the call.
+                offset = 0
+                while offset + 9 <= len(received):
+                    length = int.from_bytes(received[offset:offset + 3], "big")
+                    kind, flags = received[offset + 3], received[offset + 4]
+                    stream = int.from_bytes(received[offset + 5:offset + 9], "big") & 0x7FFFFFFF
+                    if kind == 1 and stream == 1 and flags & 1:
+                        return time.time() - started
+                    offset += 9 + length
+            return None
+    except OSError:
+        return None
+
+
+def open_idle(port, count):
+    """Opens `count` connections that send nothing (non-blocking connects, as fast as the
+    kernel takes them); returns the sockets."""
+    opened = []
+    for _ in range(count):
+        connection = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        connection.setblocking(False)
+        connection.connect_ex(("127.0.0.1", port))
+        opened.append(connection)
+    return opened
+
+
+def still_open(connection):
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def connections(arguments):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    with tempfile.TemporaryDirectory() as directory:
+        server = Server(directory)
+        print(f"server: {binary()}, open-file limit {server.limit()}, "
+              f"{server.descriptors()} descriptors at rest")
+        # This process's own open-file limit bounds what it can open.
+        idle = min(arguments.idle, hard - 100)
+        started = time.time()
+        opened = open_idle(server.port, idle)
+        took = time.time() - started
+        time.sleep(1)
+        descriptors = server.descriptors()
+        answered = health_check(server.port, 10)
+        holding = sum(1 for connection in opened if still_open(connection))
+        print(f"opened {len(opened)} idle connections (of {arguments.idle} asked) in {took:.1f} s")
+        print(f"server descriptors with them open: {descriptors} "
+              f"(open-file limit {server.limit()}, max_connections 4096)")
+        print("a new client's health check: "
+              + (f"answered in {answered * 1000:.0f} ms" if answered else "NOT answered within 10 s"))
+        print(f"idle connections still open then: {holding} of {len(opened)}")
+        time.sleep(11)
+        holding = sum(1 for connection in opened if still_open(connection))
+        print(f"11 s later (handshake timeout 10 s): {holding} idle connections open, "
+              f"{server.descriptors()} server descriptors")
+        for connection in opened:
+            connection.close()
+        server.stop()
+        return 0 if answered else 1
+
+
+def watchers(arguments):
+    import grpc
+
+    with tempfile.TemporaryDirectory() as directory:
+        server = Server(directory, "--max-watchers", str(arguments.watchers))
+        time.sleep(1)
+        rss_before = server.rss_mb()
+        channels, calls = [], []
+        per_channel = 100  # max_concurrent_streams
+        for index in range(0, arguments.watchers, per_channel):
+            channel = grpc.insecure_channel(
+                f"127.0.0.1:{server.port}",
+                options=[("grpc.use_local_subchannel_pool", 1), ("grpc.channel_id", index)])
+            watch = channel.unary_stream(
+                "/briefing.v1.DigestService/WatchDigests",
+                request_serializer=lambda message: message,
+                response_deserializer=lambda message: message)
+            channels.append(channel)
+            calls.extend(watch(b"", wait_for_ready=True) for _ in range(min(per_channel, arguments.watchers - index)))
+        # grpcio opens the streams in the background: give it time before measuring.
+        time.sleep(arguments.ramp)
+        alive = sum(1 for call in calls if call.running() or not call.done())
+        rss = server.rss_mb()
+        cpu_before, wall_before = server.cpu_seconds(), time.time()
+        time.sleep(arguments.seconds)
+        cpu = (server.cpu_seconds() - cpu_before) / (time.time() - wall_before)
+        print(f"server: {binary()}")
+        print(f"watchers open: {alive} of {arguments.watchers} over {len(channels)} connections")
+        print(f"server RSS: {rss_before:.0f} MB before, {rss:.0f} MB with them (ceiling 300 MB)")
+        print(f"server CPU while they idle for {arguments.seconds} s: {cpu * 100:.1f}% of a core")
+        for call in calls:
+            call.cancel()
+        for channel in channels:
+            channel.close()
+        server.stop()
+        return 0 if rss < 300 and alive == arguments.watchers else 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    idle = commands.add_parser("connections")
+    idle.add_argument("--idle", type=int, default=20000)
+    watch = commands.add_parser("watchers")
+    watch.add_argument("--watchers", type=int, default=10000)
+    watch.add_argument("--seconds", type=int, default=20)
+    watch.add_argument("--ramp", type=int, default=60)
+    arguments = parser.parse_args()
+    sys.exit({"connections": connections, "watchers": watchers}[arguments.command](arguments))
+
+
+if __name__ == "__main__":
+    main()
