@@ -171,6 +171,7 @@ settings! {
         "CompileDigest with force or deliver, and RedeliverDelivery: calls per minute each token (each client address without auth) may make of each";
     costly_calls_burst: u32 = "5", "BRIEFING_COSTLY_CALLS_BURST",
         "Costly calls a token may make at once before the per-minute rate applies";
+    // Message size and validation (issue 12): what one call may carry.
     // Connections and streams (issue 12): what one client, or many, may hold open.
     max_connections: usize = "4096", "BRIEFING_MAX_CONNECTIONS",
         "Connections open at once; kept below the file-descriptor limit, which start-up raises to its hard limit";
@@ -188,6 +189,7 @@ settings! {
         "WatchDigests streams open at once; past it new ones get RESOURCE_EXHAUSTED";
     delivery_endpoint_concurrency: usize = "2", "BRIEFING_DELIVERY_ENDPOINT_CONCURRENCY",
         "Delivery attempts in flight at once to one webhook host (or one delivery directory)";
+    // Operations (issue 13): the operators' HTTP listener, logs and shutdown.
 }
 
 /// A default, parsed from its text as the flag's value would be.
