@@ -21,6 +21,7 @@ mod errors;
 mod helpers;
 mod import;
 mod officials;
+mod operations;
 mod pagination;
 mod receiver;
 mod schedule;
