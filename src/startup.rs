@@ -8,7 +8,10 @@ use tokio::net::TcpListener;
 
 use tokio::sync::{Notify, watch};
 
-use crate::cli::{Command, DigestArgs, DigestFormat, RotateSecretKeyArgs, TokenArgs, TokenCommand};
+use crate::cli::{
+    Command, DigestArgs, DigestFormat, ImportArgs, ImportFormat, RotateSecretKeyArgs, TokenArgs,
+    TokenCommand,
+};
 use crate::config::{AuthMode, Config, LogFormat, check_database_url};
 use crate::delivery::guard::EgressGuard;
 use crate::delivery::{DeliveryDir, Egress, Worker};
@@ -351,6 +354,7 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Digest(args) => print_digest(args).await,
         Command::Token(args) => manage_tokens(args).await,
+        Command::Import(args) if args.format == ImportFormat::Gdelt => import_gdelt(args).await,
         Command::Import(args) => {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -373,6 +377,46 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `briefing import --format gdelt`: maps and stores a GDELT export, then prints what it
+/// read, stored and skipped. Exits 2 when a row was malformed.
+async fn import_gdelt(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut countries = Vec::new();
+    for code in &args.gdelt.countries {
+        countries.push(
+            crate::domain::CountryCode::parse(code.trim())
+                .map_err(|problem| anyhow::anyhow!("--countries: {problem}"))?,
+        );
+    }
+    let filter = import::gdelt::Filter {
+        countries,
+        min_sources: args.gdelt.min_sources,
+        root_events_only: args.gdelt.root_events_only,
+    };
+    let input: Box<dyn std::io::Read + Send> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?,
+        )
+    };
+    let store = if args.gdelt.dry_run {
+        None
+    } else {
+        Some(open_store(&args.database.database).await?)
+    };
+    let summary = import::gdelt::import(store.as_deref(), input, filter)
+        .await
+        .with_context(|| format!("cannot import {}", args.file.display()))?;
+    let verb = if args.gdelt.dry_run { "dry run: " } else { "" };
+    println!("{verb}{summary}");
+    Ok(if summary.skipped(import::gdelt::Skip::Malformed) == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// `briefing digest`: compiles a day from the database, or from the demo data set in a
