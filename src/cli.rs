@@ -10,7 +10,8 @@ use crate::config::{DEFAULTS, ServeArgs};
 #[derive(Debug, Parser)]
 #[command(
     name = "briefing",
-    version,
+    // The commit too (build.rs): which build runs is the first question of a bug report.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BRIEFING_BUILD_COMMIT"), ")"),
     about = "Diplomatic trips, officials and agenda items over gRPC"
 )]
 pub struct Cli {

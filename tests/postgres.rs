@@ -72,6 +72,9 @@ mod import;
 #[path = "api/officials.rs"]
 mod officials;
 #[cfg(postgres_tests)]
+#[path = "api/operations.rs"]
+mod operations;
+#[cfg(postgres_tests)]
 #[path = "api/pagination.rs"]
 mod pagination;
 #[cfg(postgres_tests)]

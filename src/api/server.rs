@@ -31,6 +31,7 @@ use super::subscriptions::SubscriptionApi;
 use super::trips::TripApi;
 use super::{BRIEFING_DESCRIPTOR_SET, ERROR_DETAILS_DESCRIPTOR_SET};
 use crate::config::{AuthMode, Config};
+use crate::ops::Readiness;
 use crate::schedule::Runner;
 use crate::store::Store;
 
@@ -51,6 +52,10 @@ pub struct Services {
     pub deliveries_queued: Arc<tokio::sync::Notify>,
     /// Where subscriptions may send: checked when one is created.
     pub egress: crate::delivery::Egress,
+    /// Each call is counted here.
+    pub metrics: Arc<crate::ops::Metrics>,
+    /// Health turns NOT_SERVING when draining starts.
+    pub readiness: crate::ops::Readiness,
 }
 
 const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -67,6 +72,8 @@ pub async fn serve(
         runner,
         deliveries_queued,
         egress,
+        metrics,
+        readiness,
     } = services;
     // Before anything is served: bad certificate files stop the start, not the first client.
     let tls = config.tls.as_ref().map(super::tls::acceptor).transpose()?;
@@ -121,7 +128,7 @@ pub async fn serve(
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip);
 
-    let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
+    let watcher = tokio::spawn(watch_health(store, readiness, health_reporter.clone()));
 
     let limits = &config.transport;
     let connections = ConnectionLimits {
@@ -137,7 +144,7 @@ pub async fn serve(
         // The first layer is the outermost: the log sees every call, refused ones included,
         // and the token name the auth layer leaves on the response. Shedding comes before
         // auth, so a refused call costs no token lookup.
-        .layer(AccessLogLayer)
+        .layer(AccessLogLayer::new(metrics))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)
@@ -171,7 +178,7 @@ pub async fn serve(
     };
     // In-flight calls get a grace period; a client that never reads its answer cannot hold
     // the process up past it.
-    let grace = config.request_timeout + Duration::from_secs(5);
+    let grace = config.shutdown_grace;
     let result = tokio::select! {
         served = result => served,
         () = async {
@@ -198,15 +205,21 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// SERVING while the store answers, NOT_SERVING while it does not.
-async fn watch_store_health(store: Arc<dyn Store>, reporter: HealthReporter) {
+/// SERVING while the store answers, NOT_SERVING while it does not, and from the moment the
+/// server starts draining.
+async fn watch_health(store: Arc<dyn Store>, readiness: Readiness, reporter: HealthReporter) {
     let mut last = None;
+    let mut draining = readiness.draining();
     loop {
-        let status = match store.ping().await {
-            Ok(()) => ServingStatus::Serving,
-            Err(error) => {
-                tracing::warn!(%error, "store unreachable");
-                ServingStatus::NotServing
+        let status = if readiness.is_draining() {
+            ServingStatus::NotServing
+        } else {
+            match store.ping().await {
+                Ok(()) => ServingStatus::Serving,
+                Err(error) => {
+                    tracing::warn!(%error, "store unreachable");
+                    ServingStatus::NotServing
+                }
             }
         };
         if last != Some(status) {
@@ -216,6 +229,10 @@ async fn watch_store_health(store: Arc<dyn Store>, reporter: HealthReporter) {
             tracing::info!(status = ?status, "health changed");
             last = Some(status);
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Draining shows at once, not at the next look at the store.
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = draining.changed() => {}
+        }
     }
 }

@@ -22,6 +22,7 @@ mod gdelt;
 mod helpers;
 mod import;
 mod officials;
+mod operations;
 mod pagination;
 mod receiver;
 mod schedule;
