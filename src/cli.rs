@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{DEFAULTS, ServeArgs};
+use crate::import::source::InputFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC server.
     Serve(Box<ServeArgs>),
-    /// Load officials, trips and agenda items from a JSON or NDJSON file.
+    /// Load officials, trips and agenda items from an NDJSON or JSON file, or standard input.
     Import(ImportArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
@@ -96,8 +97,18 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A JSON array of records, or NDJSON with one record per line.
+    /// The records: a file, or - for standard input; plain or gzip (told by its content).
     pub file: PathBuf,
+    /// How the records are laid out: one per line, or one JSON array.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: InputFormat,
+    /// Check every record and report every bad one; write nothing (the database is not opened).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Records written per batch, one transaction each: at a bad record the batches before
+    /// its batch are kept.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -8,7 +8,9 @@ use tokio::net::TcpListener;
 
 use tokio::sync::{Notify, watch};
 
-use crate::cli::{Command, DigestArgs, DigestFormat, RotateSecretKeyArgs, TokenArgs, TokenCommand};
+use crate::cli::{
+    Command, DigestArgs, DigestFormat, ImportArgs, RotateSecretKeyArgs, TokenArgs, TokenCommand,
+};
 use crate::config::{AuthMode, Config, check_database_url};
 use crate::delivery::guard::EgressGuard;
 use crate::delivery::{DeliveryDir, Egress, Worker};
@@ -262,28 +264,56 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Digest(args) => print_digest(args).await,
         Command::Token(args) => manage_tokens(args).await,
-        Command::Import(args) => {
-            let text = std::fs::read_to_string(&args.file)
-                .with_context(|| format!("cannot read {}", args.file.display()))?;
-            let records = import::parse_file(&text)
-                .with_context(|| format!("cannot parse {}", args.file.display()))?;
-            let store = open_store(&args.database.database).await?;
-            let report = import::load(store.as_ref(), records).await?;
-            for problem in &report.problems {
-                eprintln!("{problem}");
-            }
-            println!(
-                "stored {} records, rejected {}",
-                report.stored,
-                report.problems.len()
-            );
-            Ok(if report.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
+        Command::Import(args) => import_records(args).await,
     }
+}
+
+/// `briefing import FILE|-`: each bad record on stderr as `line N: field: problem`, then a
+/// summary line on stdout; exit code 2 when a record was bad.
+async fn import_records(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let options = import::stream::Options {
+        format: args.format,
+        batch_size: args.batch_size as usize,
+        dry_run: args.dry_run,
+    };
+    let store = if args.dry_run {
+        None
+    } else {
+        Some(open_store(&args.database.database).await?)
+    };
+    let shown = if args.file.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    let summary = import::stream::import(&args.file, store.as_deref(), options, |line, problem| {
+        eprintln!("line {line}: {problem}");
+    })
+    .await
+    .with_context(|| format!("cannot read {shown}"))?;
+    let seconds = summary.elapsed.as_secs_f64();
+    let rate = import::stream::rate(summary.checked, summary.elapsed);
+    if args.dry_run {
+        println!(
+            "checked {} records in {seconds:.1} s: {} bad; nothing written (dry run)",
+            summary.checked, summary.bad
+        );
+    } else if let Some(stop) = summary.stopped {
+        println!(
+            "stopped at line {}: kept {} records, the batches before line {}; nothing from line {} on was written",
+            stop.line, summary.stored, stop.batch_start, stop.batch_start
+        );
+    } else {
+        println!(
+            "imported {} records in {seconds:.1} s ({rate} records/s)",
+            summary.stored
+        );
+    }
+    Ok(if summary.bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// `briefing digest`: compiles a day from the database, or from the demo data set in a
