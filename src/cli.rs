@@ -1,4 +1,5 @@
-//! The command line: `briefing serve | import | migrate | digest | token | rotate-secret-key`. The settings of `serve`
+//! The command line: `briefing serve | import | migrate | digest | check-config | token |
+//! rotate-secret-key`. The settings of `serve`
 //! are declared with the configuration they resolve to, in [`crate::config`].
 
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print a day's digest without a server (nothing is stored or delivered).
     Digest(DigestArgs),
+    /// Check the configuration `serve` would run with (file, environment and flags) and its
+    /// files (TLS, secret key, delivery directory), without starting anything.
+    CheckConfig(Box<ServeArgs>),
     /// Re-encrypt every webhook signing secret with a new key, in one transaction; then give
     /// the servers the new key as secret_key_file.
     RotateSecretKey(RotateSecretKeyArgs),
@@ -127,25 +131,28 @@ pub struct DigestArgs {
     /// Compile from the demo data set (the seed article) instead of a database.
     #[arg(long)]
     pub demo: bool,
-    /// The digest kind.
+    /// The digest kind: daily, or one of the configuration file's `[kinds.NAME]`.
     #[arg(long, default_value = crate::digest::DEFAULT_KIND)]
     pub kind: String,
-    /// IANA time zone the day is reckoned in.
-    #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE", default_value = DEFAULTS.digest_time_zone)]
-    pub time_zone: String,
-    /// The country whose side the digest takes, ISO 3166-1 alpha-3 (the seed's alliances apply).
-    #[arg(long, env = "BRIEFING_PERSPECTIVE", default_value = DEFAULTS.perspective)]
-    pub perspective: String,
-    /// The rivals, comma-separated alpha-3 codes.
-    #[arg(
-        long,
-        env = "BRIEFING_RIVALS",
-        value_delimiter = ',',
-        default_value = DEFAULTS.rivals
-    )]
-    pub rivals: Vec<String>,
+    /// TOML configuration file of `serve`: its database, time zone, perspective, rivals,
+    /// alliances and kinds apply, so this digest is the one the server compiles.
+    #[arg(long, env = "BRIEFING_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// IANA time zone the day is reckoned in [default: the kind's in the configuration file,
+    /// else UTC]
+    #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE")]
+    pub time_zone: Option<String>,
+    /// The country whose side the digest takes, ISO 3166-1 alpha-3 [default: the configuration
+    /// file's, else USA]
+    #[arg(long, env = "BRIEFING_PERSPECTIVE")]
+    pub perspective: Option<String>,
+    /// The rivals, comma-separated alpha-3 codes [default: the configuration file's, else
+    /// PRK,RUS,CHN]
+    #[arg(long, env = "BRIEFING_RIVALS", value_delimiter = ',')]
+    pub rivals: Option<Vec<String>>,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: DigestFormat,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
+    /// Database URL [default: the configuration file's, else sqlite://briefing.db]
+    #[arg(long, env = "BRIEFING_DATABASE")]
+    pub database: Option<String>,
 }

@@ -11,10 +11,9 @@ use tokio::sync::{Notify, watch};
 use crate::cli::{
     Command, DigestArgs, DigestFormat, ImportArgs, RotateSecretKeyArgs, TokenArgs, TokenCommand,
 };
-use crate::config::{AuthMode, Config, check_database_url};
+use crate::config::{AuthMode, Config, ServeArgs, Settings, check_database_url};
 use crate::delivery::guard::EgressGuard;
 use crate::delivery::{DeliveryDir, Egress, Worker};
-use crate::digest::default_alliances;
 use crate::domain::token::{AccessRole, ApiToken, TokenName, TokenSecret};
 use crate::domain::values::{parse_date, parse_time_zone, redacted_setting};
 use crate::import;
@@ -43,23 +42,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if let Some(files) = &config.tls {
-            crate::api::tls::check(files)?;
-        }
-        let secrets = match &config.secret_key_file {
-            Some(path) => SecretSealer::from_key_file(path)
-                .map_err(|problem| anyhow::anyhow!("secret_key_file: {problem}"))?,
-            None => SecretSealer::default(),
-        };
-        let delivery_dir = match &config.delivery_dir {
-            Some(path) => Some(DeliveryDir::open(path).with_context(|| {
-                format!(
-                    "delivery_dir: {} must be an existing directory",
-                    path.display()
-                )
-            })?),
-            None => None,
-        };
+        let (secrets, delivery_dir) = open_files(&config)?;
         let egress = Egress {
             guard: Arc::new(EgressGuard::new(
                 config.webhook_allow_cidrs.clone(),
@@ -200,6 +183,45 @@ impl Application {
     }
 }
 
+/// Reads the files the configuration names (TLS, the secret key, the delivery directory), so
+/// a bad one stops start-up (and `check-config`) with its setting named.
+fn open_files(config: &Config) -> anyhow::Result<(SecretSealer, Option<DeliveryDir>)> {
+    if let Some(files) = &config.tls {
+        crate::api::tls::check(files)?;
+    }
+    let secrets = match &config.secret_key_file {
+        Some(path) => SecretSealer::from_key_file(path)
+            .map_err(|problem| anyhow::anyhow!("secret_key_file: {problem}"))?,
+        None => SecretSealer::default(),
+    };
+    let delivery_dir = match &config.delivery_dir {
+        Some(path) => Some(DeliveryDir::open(path).with_context(|| {
+            format!(
+                "delivery_dir: {} must be an existing directory",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    Ok((secrets, delivery_dir))
+}
+
+/// `briefing check-config`: the configuration resolved as `serve` resolves it, and its files
+/// read; nothing is bound, opened or started.
+fn check_config(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args)?;
+    open_files(&config)?;
+    let kinds: Vec<&str> = config.plans.iter().map(|plan| plan.kind.as_str()).collect();
+    println!(
+        "configuration is valid: listen {}, database {}, auth {}, digest kinds {}",
+        config.listen,
+        redacted_setting(&config.database),
+        config.auth.as_str(),
+        kinds.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Opens the store a database URL names, applying migrations; signing secrets in plain text.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     open_store_with_secrets(url, SecretSealer::default()).await
@@ -263,6 +285,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest(args) => print_digest(args).await,
+        Command::CheckConfig(args) => check_config(&args),
         Command::Token(args) => manage_tokens(args).await,
         Command::Import(args) => import_records(args).await,
     }
@@ -320,12 +343,36 @@ async fn import_records(args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// temporary database, and prints it. Nothing is stored in the ledger or delivered.
 async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
     let day = parse_date(&args.date).map_err(|problem| anyhow::anyhow!("--date: {problem}"))?;
-    let time_zone = parse_time_zone(&args.time_zone)
-        .map_err(|problem| anyhow::anyhow!("--time-zone: {problem}"))?;
     let kind = crate::digest::model::parse_kind(&args.kind)
         .map_err(|problem| anyhow::anyhow!("--kind: {problem}"))?;
-    let side =
-        crate::config::parse_side("--", &args.perspective, &args.rivals, default_alliances())?;
+    // The server's configuration, resolved as `serve` resolves it, with this command's flags
+    // on top: the digest printed is the one the server would compile.
+    let config = Config::load(&ServeArgs {
+        config: args.config.clone(),
+        settings: Settings {
+            digest_time_zone: args.time_zone.clone(),
+            perspective: args.perspective.clone(),
+            rivals: args.rivals.clone(),
+            database: args.database.clone(),
+            ..Settings::default()
+        },
+    })?;
+    let plan = config
+        .plans
+        .iter()
+        .position(|plan| plan.kind == kind)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--kind: {kind} is not a configured kind: daily, or a [kinds.{kind}] table of the --config file"
+            )
+        })?;
+    let time_zone = match &args.time_zone {
+        Some(zone) => {
+            parse_time_zone(zone).map_err(|problem| anyhow::anyhow!("--time-zone: {problem}"))?
+        }
+        None => config.plans[plan].time_zone,
+    };
+    let side = config.sides[plan].1.clone();
     let scratch = if args.demo {
         Some(std::env::temp_dir().join(format!("briefing-demo-{}", uuid::Uuid::now_v7().simple())))
     } else {
@@ -336,7 +383,7 @@ async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(directory)?;
             format!("sqlite://{}", directory.join("demo.db").display())
         }
-        None => args.database.database.clone(),
+        None => config.database.clone(),
     };
     let compiled = async {
         let store = open_store(&url).await?;
