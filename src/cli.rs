@@ -1,5 +1,5 @@
-//! The command line: `briefing serve | import | migrate | digest | check-config | token |
-//! rotate-secret-key`. The settings of `serve`
+//! The command line: `briefing serve | import | migrate | digest | backup | restore |
+//! check-config | token | rotate-secret-key`. The settings of `serve`
 //! are declared with the configuration they resolve to, in [`crate::config`].
 
 use std::path::PathBuf;
@@ -34,6 +34,10 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print a day's digest without a server (nothing is stored or delivered).
     Digest(DigestArgs),
+    /// Write a consistent copy of a SQLite database, also while a server runs on it.
+    Backup(BackupArgs),
+    /// Replace a SQLite database with a backup; no server may be running on it.
+    Restore(RestoreArgs),
     /// Check the configuration `serve` would run with (file, environment and flags) and its
     /// files (TLS, secret key, delivery directory), without starting anything.
     CheckConfig(Box<ServeArgs>),
@@ -97,6 +101,27 @@ pub struct DatabaseArgs {
     /// Database URL.
     #[arg(long, env = "BRIEFING_DATABASE", default_value = DEFAULTS.database)]
     pub database: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write the copy to.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (checked with PRAGMA integrity_check first).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

@@ -286,6 +286,26 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Digest(args) => print_digest(args).await,
         Command::CheckConfig(args) => check_config(&args),
+        Command::Backup(args) => {
+            let database = &args.database.database;
+            let size = crate::store::sqlite::backup::backup(database, &args.to, args.force).await?;
+            println!(
+                "backed up {} to {} ({size} bytes)",
+                redacted_setting(database),
+                args.to.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore(args) => {
+            let database = &args.database.database;
+            crate::store::sqlite::backup::restore(database, &args.from).await?;
+            println!(
+                "restored {} from {}",
+                redacted_setting(database),
+                args.from.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(args) => manage_tokens(args).await,
         Command::Import(args) => import_records(args).await,
     }

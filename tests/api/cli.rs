@@ -343,3 +343,137 @@ async fn the_digest_command_takes_the_servers_configuration() {
     app.stop().await;
     drop(database);
 }
+
+fn agenda_item(title: &str) -> briefing::api::pb::AgendaItem {
+    crate::helpers::item(
+        title,
+        "2025-01-06",
+        &["USAGOV"],
+        &["KORGOV"],
+        briefing::api::pb::EventType::Consult,
+    )
+}
+
+/// `briefing backup` beside a server under write load: the copy passes PRAGMA
+/// integrity_check once restored and holds every write acknowledged before it began.
+#[tokio::test]
+async fn a_backup_under_write_load_restores_every_acknowledged_write() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let (database, url) = fresh_database().await;
+    let copy = database.directory().join("backup.db");
+    let copy_text = copy.to_str().expect("utf-8 path").to_owned();
+    if crate::BACKEND == Backend::Postgres {
+        let output = briefing(&["backup", "--to", &copy_text, "--database", &url]);
+        assert_fails_with(&output, "for PostgreSQL use pg_dump");
+        return;
+    }
+    let app = crate::helpers::spawn_app_with(&url, false).await;
+    for number in 0..20 {
+        app.create_item(&format!("before-{number}"), agenda_item("before"))
+            .await;
+    }
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let client = app.agenda.clone();
+        let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut client = client;
+            while !stop.load(Ordering::SeqCst) {
+                let number = acknowledged.load(Ordering::SeqCst);
+                client
+                    .create_agenda_item(briefing::api::pb::CreateAgendaItemRequest {
+                        agenda_item: Some(agenda_item("under load")),
+                        agenda_item_id: format!("load-{number}"),
+                    })
+                    .await
+                    .expect("a write under load");
+                acknowledged.store(number + 1, Ordering::SeqCst);
+            }
+        })
+    };
+    crate::helpers::eventually("the load has written", || {
+        let acknowledged = acknowledged.clone();
+        async move { (acknowledged.load(Ordering::SeqCst) >= 10).then_some(()) }
+    })
+    .await;
+    let before_backup = acknowledged.load(Ordering::SeqCst);
+    let arguments = ["backup", "--to", &copy_text, "--database", &url].map(str::to_owned);
+    let output = tokio::task::spawn_blocking(move || {
+        briefing(&arguments.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .expect("backup runs");
+    let during = acknowledged.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    load.await.expect("the load ends");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("backed up"));
+
+    let again = briefing(&["backup", "--to", &copy_text, "--database", &url]);
+    assert_fails_with(&again, "exists already: give --force to overwrite it");
+    let refused = briefing(&["restore", "--from", &copy_text, "--database", &url]);
+    assert_fails_with(&refused, "a briefing server is running on");
+
+    let restored = database.directory().join("restored.db");
+    let restored_url = format!("sqlite://{}", restored.display());
+    let output = briefing(&["restore", "--from", &copy_text, "--database", &restored_url]);
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let check: String = rusqlite::Connection::open(&restored)
+        .expect("open the restored file")
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("integrity check");
+    assert_eq!(check, "ok");
+
+    let restored_app = crate::helpers::spawn_app_with(&restored_url, false).await;
+    let names: std::collections::HashSet<String> = restored_app
+        .snapshot()
+        .await
+        .agenda_items
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let missing: Vec<String> = (0..20)
+        .map(|number| format!("agendaItems/before-{number}"))
+        .chain((0..before_backup).map(|number| format!("agendaItems/load-{number}")))
+        .filter(|name| !names.contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup, yet missing: {missing:?}"
+    );
+    assert!(
+        names.len() <= 20 + during + 1,
+        "nothing the load had not written: {} items",
+        names.len()
+    );
+    restored_app.stop().await;
+    app.stop().await;
+
+    let forced = briefing(&["backup", "--to", &copy_text, "--force", "--database", &url]);
+    assert!(
+        forced.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let not_a_backup = database.directory().join("not-a-backup.db");
+    std::fs::write(&not_a_backup, b"hello").expect("write");
+    let output = briefing(&[
+        "restore",
+        "--from",
+        not_a_backup.to_str().expect("utf-8 path"),
+        "--database",
+        &restored_url,
+    ]);
+    assert_fails_with(&output, "not-a-backup.db");
+}
