@@ -1,4 +1,5 @@
-//! The command line: `briefing serve | import | migrate | digest | token | rotate-secret-key`. The settings of `serve`
+//! The command line: `briefing serve | import | migrate | digest | backup | restore |
+//! check-config | token | rotate-secret-key`. The settings of `serve`
 //! are declared with the configuration they resolve to, in [`crate::config`].
 
 use std::path::PathBuf;
@@ -27,12 +28,19 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC server.
     Serve(Box<ServeArgs>),
-    /// Load officials, trips and agenda items from a JSON or NDJSON file.
+    /// Load officials, trips and agenda items from an NDJSON or JSON file, or standard input.
     Import(ImportArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Print a day's digest without a server (nothing is stored or delivered).
     Digest(DigestArgs),
+    /// Write a consistent copy of a SQLite database, also while a server runs on it.
+    Backup(BackupArgs),
+    /// Replace a SQLite database with a backup; no server may be running on it.
+    Restore(RestoreArgs),
+    /// Check the configuration `serve` would run with (file, environment and flags) and its
+    /// files (TLS, secret key, delivery directory), without starting anything.
+    CheckConfig(Box<ServeArgs>),
     /// Re-encrypt every webhook signing secret with a new key, in one transaction; then give
     /// the servers the new key as secret_key_file.
     RotateSecretKey(RotateSecretKeyArgs),
@@ -96,13 +104,41 @@ pub struct DatabaseArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write the copy to.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (checked with PRAGMA integrity_check first).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The file to read; `-` reads standard input.
+    /// The file to read, or - for standard input; plain or gzip (told by its content), and
+    /// for GDELT exports zip too.
     pub file: PathBuf,
-    /// What the file holds: `ndjson`, briefing's records (NDJSON, or a JSON array); `gdelt`,
-    /// a GDELT 2.0 event export as GDELT publishes it (tab-separated; plain, .gz or .zip).
+    /// What the file holds (see `--help`).
     #[arg(long, value_enum, default_value = "ndjson")]
     pub format: ImportFormat,
+    /// Check every record and report every bad one; write nothing (the database is not opened).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Records written per batch, one transaction each: at a bad record the batches before
+    /// its batch are kept.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_size: u32,
     #[command(flatten)]
     pub gdelt: GdeltFilterArgs,
     #[command(flatten)]
@@ -111,7 +147,11 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ImportFormat {
+    /// briefing's records, one JSON record per line; blank lines are skipped.
     Ndjson,
+    /// briefing's records as one JSON array.
+    Json,
+    /// A GDELT 2.0 event export as GDELT publishes it: tab-separated, plain, .gz or .zip.
     Gdelt,
 }
 
@@ -127,9 +167,6 @@ pub struct GdeltFilterArgs {
     /// Keep only the rows GDELT marks as the root event of their sentence.
     #[arg(long)]
     pub root_events_only: bool,
-    /// Read, map and count every row, store nothing.
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -146,25 +183,28 @@ pub struct DigestArgs {
     /// Compile from the demo data set (the seed article) instead of a database.
     #[arg(long)]
     pub demo: bool,
-    /// The digest kind.
+    /// The digest kind: daily, or one of the configuration file's `[kinds.NAME]`.
     #[arg(long, default_value = crate::digest::DEFAULT_KIND)]
     pub kind: String,
-    /// IANA time zone the day is reckoned in.
-    #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE", default_value = DEFAULTS.digest_time_zone)]
-    pub time_zone: String,
-    /// The country whose side the digest takes, ISO 3166-1 alpha-3 (the seed's alliances apply).
-    #[arg(long, env = "BRIEFING_PERSPECTIVE", default_value = DEFAULTS.perspective)]
-    pub perspective: String,
-    /// The rivals, comma-separated alpha-3 codes.
-    #[arg(
-        long,
-        env = "BRIEFING_RIVALS",
-        value_delimiter = ',',
-        default_value = DEFAULTS.rivals
-    )]
-    pub rivals: Vec<String>,
+    /// TOML configuration file of `serve`: its database, time zone, perspective, rivals,
+    /// alliances and kinds apply, so this digest is the one the server compiles.
+    #[arg(long, env = "BRIEFING_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// IANA time zone the day is reckoned in [default: the kind's in the configuration file,
+    /// else UTC]
+    #[arg(long, env = "BRIEFING_DIGEST_TIME_ZONE")]
+    pub time_zone: Option<String>,
+    /// The country whose side the digest takes, ISO 3166-1 alpha-3 [default: the configuration
+    /// file's, else USA]
+    #[arg(long, env = "BRIEFING_PERSPECTIVE")]
+    pub perspective: Option<String>,
+    /// The rivals, comma-separated alpha-3 codes [default: the configuration file's, else
+    /// PRK,RUS,CHN]
+    #[arg(long, env = "BRIEFING_RIVALS", value_delimiter = ',')]
+    pub rivals: Option<Vec<String>>,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: DigestFormat,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
+    /// Database URL [default: the configuration file's, else sqlite://briefing.db]
+    #[arg(long, env = "BRIEFING_DATABASE")]
+    pub database: Option<String>,
 }

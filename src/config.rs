@@ -112,8 +112,8 @@ macro_rules! settings {
 }
 
 settings! {
-    listen: SocketAddr = "127.0.0.1:50051", "BRIEFING_LISTEN",
-        "Address to listen on; port 0 picks a free port (the log says which)";
+    listen: String = "127.0.0.1:50051", "BRIEFING_LISTEN",
+        "Address to listen on, HOST:PORT: an IP address or a name resolved at start-up (localhost:50051); port 0 picks a free port (the log says which)";
     database: String = "sqlite://briefing.db", "BRIEFING_DATABASE",
         "Database URL: sqlite://PATH, or postgres://USER@HOST:PORT/DATABASE for replicas";
     demo: bool = "false", "BRIEFING_DEMO",
@@ -215,7 +215,7 @@ macro_rules! default_from_str {
     };
 }
 
-default_from_str!(SocketAddr, String, bool, u32, u64, usize);
+default_from_str!(String, bool, u32, u64, usize);
 
 /// Comma-separated, as `value_delimiter = ','` reads a flag.
 impl DefaultValue for Vec<String> {
@@ -455,8 +455,9 @@ impl Config {
             )?;
             sides.push((kind, side));
         }
+        let listen = resolve_listen(&resolved.listen)?;
         let config = Self {
-            listen: resolved.listen,
+            listen,
             database: resolved.database,
             demo: resolved.demo,
             request_timeout: Duration::from_secs(resolved.request_timeout_seconds),
@@ -488,7 +489,7 @@ impl Config {
             },
             delivery_dir: optional_path(&resolved.delivery_dir),
             secret_key_file: optional_path(&resolved.secret_key_file),
-            auth: AuthMode::resolve(&resolved.auth, resolved.listen)?,
+            auth: AuthMode::resolve(&resolved.auth, listen)?,
             tls: TlsFiles::resolve(
                 &resolved.tls_cert,
                 &resolved.tls_key,
@@ -578,6 +579,42 @@ impl Config {
         );
         Ok(())
     }
+}
+
+/// `listen`: an address and port, or a host name and port resolved now, once. A name takes
+/// its first IPv4 address (`localhost` is then 127.0.0.1 whatever the order of /etc/hosts),
+/// else its first.
+fn resolve_listen(text: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(address) = text.trim().parse() {
+        return Ok(address);
+    }
+    let malformed = || {
+        anyhow::anyhow!(
+            "listen (--listen, BRIEFING_LISTEN): {text:?} is not HOST:PORT, e.g. 127.0.0.1:50051 or localhost:50051"
+        )
+    };
+    let (host, port) = text.trim().rsplit_once(':').ok_or_else(malformed)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(malformed());
+    }
+    let addresses: Vec<SocketAddr> = text
+        .trim()
+        .to_socket_addrs()
+        .with_context(|| {
+            format!("listen (--listen, BRIEFING_LISTEN): cannot resolve the host name {host:?}")
+        })?
+        .collect();
+    addresses
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or_else(|| addresses.first())
+        .copied()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "listen (--listen, BRIEFING_LISTEN): the host name {host:?} has no address"
+            )
+        })
 }
 
 /// An empty setting is an unset path.
@@ -702,7 +739,7 @@ mod tests {
     #[test]
     fn every_default_parses() {
         let resolved = Settings::default().resolve().expect("the defaults resolve");
-        assert_eq!(resolved.listen.to_string(), DEFAULTS.listen);
+        assert_eq!(resolved.listen, DEFAULTS.listen);
         assert_eq!(resolved.rivals, ["PRK", "RUS", "CHN"]);
         assert!(resolved.schedule);
     }

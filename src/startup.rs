@@ -12,10 +12,9 @@ use crate::cli::{
     Command, DigestArgs, DigestFormat, ImportArgs, ImportFormat, RotateSecretKeyArgs, TokenArgs,
     TokenCommand,
 };
-use crate::config::{AuthMode, Config, LogFormat, check_database_url};
+use crate::config::{AuthMode, Config, LogFormat, ServeArgs, Settings, check_database_url};
 use crate::delivery::guard::EgressGuard;
 use crate::delivery::{DeliveryDir, Egress, Worker};
-use crate::digest::default_alliances;
 use crate::domain::token::{AccessRole, ApiToken, TokenName, TokenSecret};
 use crate::domain::values::{parse_date, parse_time_zone, redacted_setting};
 use crate::import;
@@ -50,23 +49,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if let Some(files) = &config.tls {
-            crate::api::tls::check(files)?;
-        }
-        let secrets = match &config.secret_key_file {
-            Some(path) => SecretSealer::from_key_file(path)
-                .map_err(|problem| anyhow::anyhow!("secret_key_file: {problem}"))?,
-            None => SecretSealer::default(),
-        };
-        let delivery_dir = match &config.delivery_dir {
-            Some(path) => Some(DeliveryDir::open(path).with_context(|| {
-                format!(
-                    "delivery_dir: {} must be an existing directory",
-                    path.display()
-                )
-            })?),
-            None => None,
-        };
+        let (secrets, delivery_dir) = open_files(&config)?;
         let egress = Egress {
             guard: Arc::new(EgressGuard::new(
                 config.webhook_allow_cidrs.clone(),
@@ -275,6 +258,45 @@ impl Application {
     }
 }
 
+/// Reads the files the configuration names (TLS, the secret key, the delivery directory), so
+/// a bad one stops start-up (and `check-config`) with its setting named.
+fn open_files(config: &Config) -> anyhow::Result<(SecretSealer, Option<DeliveryDir>)> {
+    if let Some(files) = &config.tls {
+        crate::api::tls::check(files)?;
+    }
+    let secrets = match &config.secret_key_file {
+        Some(path) => SecretSealer::from_key_file(path)
+            .map_err(|problem| anyhow::anyhow!("secret_key_file: {problem}"))?,
+        None => SecretSealer::default(),
+    };
+    let delivery_dir = match &config.delivery_dir {
+        Some(path) => Some(DeliveryDir::open(path).with_context(|| {
+            format!(
+                "delivery_dir: {} must be an existing directory",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    Ok((secrets, delivery_dir))
+}
+
+/// `briefing check-config`: the configuration resolved as `serve` resolves it, and its files
+/// read; nothing is bound, opened or started.
+fn check_config(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args)?;
+    open_files(&config)?;
+    let kinds: Vec<&str> = config.plans.iter().map(|plan| plan.kind.as_str()).collect();
+    println!(
+        "configuration is valid: listen {}, database {}, auth {}, digest kinds {}",
+        config.listen,
+        redacted_setting(&config.database),
+        config.auth.as_str(),
+        kinds.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Opens the store a database URL names, applying migrations; signing secrets in plain text.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     open_store_with_secrets(url, SecretSealer::default()).await
@@ -353,30 +375,82 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Digest(args) => print_digest(args).await,
+        Command::CheckConfig(args) => check_config(&args),
+        Command::Backup(args) => {
+            let database = &args.database.database;
+            let size = crate::store::sqlite::backup::backup(database, &args.to, args.force).await?;
+            println!(
+                "backed up {} to {} ({size} bytes)",
+                redacted_setting(database),
+                args.to.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore(args) => {
+            let database = &args.database.database;
+            crate::store::sqlite::backup::restore(database, &args.from).await?;
+            println!(
+                "restored {} from {}",
+                redacted_setting(database),
+                args.from.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(args) => manage_tokens(args).await,
         Command::Import(args) if args.format == ImportFormat::Gdelt => import_gdelt(args).await,
-        Command::Import(args) => {
-            let text = std::fs::read_to_string(&args.file)
-                .with_context(|| format!("cannot read {}", args.file.display()))?;
-            let records = import::parse_file(&text)
-                .with_context(|| format!("cannot parse {}", args.file.display()))?;
-            let store = open_store(&args.database.database).await?;
-            let report = import::load(store.as_ref(), records).await?;
-            for problem in &report.problems {
-                eprintln!("{problem}");
-            }
-            println!(
-                "stored {} records, rejected {}",
-                report.stored,
-                report.problems.len()
-            );
-            Ok(if report.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
+        Command::Import(args) => import_records(args).await,
     }
+}
+
+/// `briefing import FILE|-`: each bad record on stderr as `line N: field: problem`, then a
+/// summary line on stdout; exit code 2 when a record was bad.
+async fn import_records(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let options = import::stream::Options {
+        format: match args.format {
+            ImportFormat::Json => import::source::InputFormat::Json,
+            _ => import::source::InputFormat::Ndjson,
+        },
+        batch_size: args.batch_size as usize,
+        dry_run: args.dry_run,
+    };
+    let store = if args.dry_run {
+        None
+    } else {
+        Some(open_store(&args.database.database).await?)
+    };
+    let shown = if args.file.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    let summary = import::stream::import(&args.file, store.as_deref(), options, |line, problem| {
+        eprintln!("line {line}: {problem}");
+    })
+    .await
+    .with_context(|| format!("cannot read {shown}"))?;
+    let seconds = summary.elapsed.as_secs_f64();
+    let rate = import::stream::rate(summary.checked, summary.elapsed);
+    if args.dry_run {
+        println!(
+            "checked {} records in {seconds:.1} s: {} bad; nothing written (dry run)",
+            summary.checked, summary.bad
+        );
+    } else if let Some(stop) = summary.stopped {
+        println!(
+            "stopped at line {}: kept {} records, the batches before line {}; nothing from line {} on was written",
+            stop.line, summary.stored, stop.batch_start, stop.batch_start
+        );
+    } else {
+        println!(
+            "imported {} records in {seconds:.1} s ({rate} records/s)",
+            summary.stored
+        );
+    }
+    Ok(if summary.bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// `briefing import --format gdelt`: maps and stores a GDELT export, then prints what it
@@ -402,7 +476,7 @@ async fn import_gdelt(args: ImportArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot read {}", args.file.display()))?,
         )
     };
-    let store = if args.gdelt.dry_run {
+    let store = if args.dry_run {
         None
     } else {
         Some(open_store(&args.database.database).await?)
@@ -410,7 +484,7 @@ async fn import_gdelt(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let summary = import::gdelt::import(store.as_deref(), input, filter)
         .await
         .with_context(|| format!("cannot import {}", args.file.display()))?;
-    let verb = if args.gdelt.dry_run { "dry run: " } else { "" };
+    let verb = if args.dry_run { "dry run: " } else { "" };
     println!("{verb}{summary}");
     Ok(if summary.skipped(import::gdelt::Skip::Malformed) == 0 {
         ExitCode::SUCCESS
@@ -423,12 +497,36 @@ async fn import_gdelt(args: ImportArgs) -> anyhow::Result<ExitCode> {
 /// temporary database, and prints it. Nothing is stored in the ledger or delivered.
 async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
     let day = parse_date(&args.date).map_err(|problem| anyhow::anyhow!("--date: {problem}"))?;
-    let time_zone = parse_time_zone(&args.time_zone)
-        .map_err(|problem| anyhow::anyhow!("--time-zone: {problem}"))?;
     let kind = crate::digest::model::parse_kind(&args.kind)
         .map_err(|problem| anyhow::anyhow!("--kind: {problem}"))?;
-    let side =
-        crate::config::parse_side("--", &args.perspective, &args.rivals, default_alliances())?;
+    // The server's configuration, resolved as `serve` resolves it, with this command's flags
+    // on top: the digest printed is the one the server would compile.
+    let config = Config::load(&ServeArgs {
+        config: args.config.clone(),
+        settings: Settings {
+            digest_time_zone: args.time_zone.clone(),
+            perspective: args.perspective.clone(),
+            rivals: args.rivals.clone(),
+            database: args.database.clone(),
+            ..Settings::default()
+        },
+    })?;
+    let plan = config
+        .plans
+        .iter()
+        .position(|plan| plan.kind == kind)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--kind: {kind} is not a configured kind: daily, or a [kinds.{kind}] table of the --config file"
+            )
+        })?;
+    let time_zone = match &args.time_zone {
+        Some(zone) => {
+            parse_time_zone(zone).map_err(|problem| anyhow::anyhow!("--time-zone: {problem}"))?
+        }
+        None => config.plans[plan].time_zone,
+    };
+    let side = config.sides[plan].1.clone();
     let scratch = if args.demo {
         Some(std::env::temp_dir().join(format!("briefing-demo-{}", uuid::Uuid::now_v7().simple())))
     } else {
@@ -439,7 +537,7 @@ async fn print_digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(directory)?;
             format!("sqlite://{}", directory.join("demo.db").display())
         }
-        None => args.database.database.clone(),
+        None => config.database.clone(),
     };
     let compiled = async {
         let store = open_store(&url).await?;

@@ -1,12 +1,16 @@
-//! Loading records from files: `briefing import FILE` and the demo data set.
+//! Loading records: `briefing import FILE|-` ([`stream`], read by [`source`]) and the demo
+//! data set ([`load`]).
 //!
 //! A file is a JSON array of records, or NDJSON with one record per line. A record holds
 //! exactly one of `official`, `trip` or `agenda_item` (in the same shape as the API's
 //! messages, enums by name) and optionally the `id` to store it under. Officials are stored
-//! first, then trips, then agenda items, so references resolve whatever the file's order.
+//! first, then trips, then agenda items (of the whole demo set; of each batch of a file), so
+//! references resolve whatever the order.
 
 pub mod gdelt;
 pub mod records;
+pub mod source;
+pub mod stream;
 
 pub use records::{DEMO_DATA, Record, parse_file};
 

@@ -112,6 +112,10 @@ pub enum Precondition {
 /// The outcome of one item of a bulk import.
 pub type ImportOutcome = Result<ResourceId, StoreError>;
 
+/// The outcome of an all-or-nothing batch: how many items were stored, or the position in the
+/// batch of the first refused and why (then none was stored).
+pub type BatchOutcome = Result<usize, (usize, StoreError)>;
+
 /// A country pair's net intensity on a day, or a part of it: see [`Store::daily_pair_nets`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairNet {
@@ -243,6 +247,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         items: Vec<(ResourceId, AgendaItem)>,
     ) -> StoreResult<Vec<ImportOutcome>>;
+    /// Stores a batch of items in one transaction, all of them or none: the first item the
+    /// store refuses (its id taken, a reference to nothing) rolls the batch back and is
+    /// returned with its position in the batch. `briefing import` writes its batches so.
+    async fn import_agenda_batch(
+        &self,
+        items: Vec<(ResourceId, AgendaItem)>,
+    ) -> StoreResult<BatchOutcome>;
 
     /// The agenda items dated `from..=to`, for compiling digests.
     async fn agenda_items_between(

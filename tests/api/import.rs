@@ -211,35 +211,83 @@ const NDJSON: &str = r#"{"id": "talks", "agenda_item": {"title": "Talks in Seoul
 {"id": "bad", "agenda_item": {"title": "Bad", "date": "2025-01-06", "actors": ["XXX"], "event_type": "EVENT_TYPE_THREATEN"}}
 "#;
 
+/// Runs `briefing import` with `args`, `stdin` on its standard input.
+fn briefing_import(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_briefing"))
+        .arg("import")
+        .args(args)
+        .env_remove("BRIEFING_DATABASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run briefing import");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("briefing import ends")
+}
+
+/// An NDJSON line of an agenda item with id `id`; `actor` lets a test make it bad.
+fn item_line(id: &str, actor: &str) -> String {
+    format!(
+        r#"{{"id": "{id}", "agenda_item": {{"title": "Item {id}", "date": "2025-01-06", "actors": ["{actor}"], "recipients": ["KOR"], "event_type": "CONSULT"}}}}"#
+    )
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+/// The names of the agenda items the server at `url` holds, sorted.
+async fn stored_items(url: &str) -> Vec<String> {
+    let app = spawn_app_with(url, false).await;
+    let mut names: Vec<String> = app
+        .snapshot()
+        .await
+        .agenda_items
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    app.stop().await;
+    names
+}
+
 #[tokio::test]
-async fn the_import_command_loads_ndjson_and_reports_bad_records() {
+async fn the_import_command_keeps_whole_batches_before_a_bad_record_and_nothing_of_its_batch() {
     let (database, url) = fresh_database().await;
     let file = database.directory().join("records.ndjson");
+    // Batches of 3: lines 1, 2 and 4 (the blank line is no record), then line 5, the bad one.
     std::fs::write(&file, NDJSON).expect("write records");
-    let output = Command::new(env!("CARGO_BIN_EXE_briefing"))
-        .args([
-            "import",
+    let output = briefing_import(
+        &[
             file.to_str().expect("utf-8 path"),
             "--database",
             &url,
-        ])
-        .env_remove("BRIEFING_DATABASE")
-        .output()
-        .expect("run briefing import");
+            "--batch-size",
+            "3",
+        ],
+        b"",
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(2),
-        "a rejected record makes the exit code 2; stderr: {stderr}"
+        "a bad record makes the exit code 2; stderr: {stderr}"
     );
     assert!(
-        stdout.contains("stored 3 records, rejected 1"),
+        stderr.contains("line 5: agenda_item.actors[0]: \"XXX\" is not"),
+        "the problem names the line and the field; stderr: {stderr}"
+    );
+    assert!(
+        stdout.contains("stopped at line 5: kept 3 records, the batches before line 5"),
         "stdout: {stdout}"
-    );
-    assert!(
-        stderr.contains("agenda_item.actors[0]"),
-        "the problem names the field; stderr: {stderr}"
     );
 
     let app = spawn_app_with(&url, false).await;
@@ -265,6 +313,168 @@ async fn the_import_command_loads_ndjson_and_reports_bad_records() {
         .expect("imported official");
     assert_eq!(blinken.roles[0].state(), pb::RoleState::Active);
     assert!(app.get_item("agendaItems/bad").await.is_err());
+    app.stop().await;
+
+    // The same file in one batch: nothing of it is written.
+    let (other, other_url) = fresh_database().await;
+    let output = briefing_import(
+        &[file.to_str().expect("utf-8 path"), "--database", &other_url],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("kept 0 records"));
+    let app = spawn_app_with(&other_url, false).await;
+    let snapshot = app.snapshot().await;
+    assert!(
+        snapshot.agenda_items.is_empty()
+            && snapshot.trips.is_empty()
+            && snapshot.officials.is_empty()
+    );
+    app.stop().await;
+    drop((database, other));
+}
+
+/// A record the store refuses (its id taken by line 1) in the middle of the second batch rolls
+/// that batch back: the first batch is kept whole, nothing of the second, nothing after.
+#[tokio::test]
+async fn a_record_the_store_refuses_leaves_nothing_of_its_batch() {
+    let (database, url) = fresh_database().await;
+    let mut lines: Vec<String> = (1..=10)
+        .map(|number| item_line(&format!("item-{number}"), "USA"))
+        .collect();
+    lines[6] = item_line("item-1", "USA");
+    let output = briefing_import(
+        &["-", "--database", &url, "--batch-size", "4"],
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("line 7: id: agendaItems/item-1 already exists"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        stdout.contains("stopped at line 7: kept 4 records, the batches before line 5; nothing from line 5 on was written"),
+        "stdout: {stdout}"
+    );
+    let expected: Vec<String> = (1..=4)
+        .map(|number| format!("agendaItems/item-{number}"))
+        .collect();
+    assert_eq!(stored_items(&url).await, expected);
+
+    // A record that fails a check stops the reading before its batch is written.
+    let (other, other_url) = fresh_database().await;
+    lines[6] = item_line("item-7", "XXX");
+    let output = briefing_import(
+        &["-", "--database", &other_url, "--batch-size", "4"],
+        (lines.join("\n") + "\n").as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 7: agenda_item.actors[0]"));
+    assert_eq!(stored_items(&other_url).await, expected);
+    drop((database, other));
+}
+
+#[tokio::test]
+async fn the_import_command_reads_gzip_from_standard_input() {
+    let (database, url) = fresh_database().await;
+    let lines: Vec<String> = (1..=25)
+        .map(|number| item_line(&format!("item-{number:02}"), "USA"))
+        .collect();
+    let output = briefing_import(
+        &["-", "--database", &url, "--batch-size", "10"],
+        &gzip((lines.join("\n") + "\n").as_bytes()),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("imported 25 records"), "stdout: {stdout}");
+    assert!(
+        output.stderr.is_empty(),
+        "no progress line when stderr is not a terminal"
+    );
+    let expected: Vec<String> = (1..=25)
+        .map(|number| format!("agendaItems/item-{number:02}"))
+        .collect();
+    assert_eq!(stored_items(&url).await, expected);
+    drop(database);
+}
+
+/// A dry run reads everything, names every bad record by line (a pretty-printed JSON array:
+/// the line its record starts on) and writes nothing.
+#[tokio::test]
+async fn a_dry_run_reports_every_bad_record_and_writes_nothing() {
+    let (database, url) = fresh_database().await;
+    let records = [
+        item_line("first", "USA"),
+        item_line("second", "XXX"),
+        item_line("third", "USA"),
+        r#"{"id": "fourth", "agenda_item": {"title": 4}}"#.to_owned(),
+    ];
+    let pretty: Vec<String> = records
+        .iter()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("json");
+            serde_json::to_string_pretty(&value).expect("json")
+        })
+        .collect();
+    let array = format!("[\n{}\n]\n", pretty.join(",\n"));
+    let second_starts = 2 + pretty[0].lines().count();
+    let fourth_starts = second_starts + pretty[1].lines().count() + pretty[2].lines().count();
+    let file = database.directory().join("records.json.gz");
+    std::fs::write(&file, gzip(array.as_bytes())).expect("write records");
+    let output = briefing_import(
+        &[
+            file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "--dry-run",
+            "--database",
+            &url,
+        ],
+        b"",
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("line {second_starts}: agenda_item.actors[0]")),
+        "stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "line {fourth_starts}: agenda_item.title: invalid type"
+        )),
+        "stderr: {stderr}"
+    );
+    assert!(
+        stdout.contains("checked 4 records") && stdout.contains("2 bad; nothing written (dry run)"),
+        "stdout: {stdout}"
+    );
+    assert!(stored_items(&url).await.is_empty());
+
+    // Without --dry-run the good array is written.
+    let good = format!(
+        "[{}]",
+        [&records[0], &records[2]].map(String::as_str).join(",")
+    );
+    let output = briefing_import(
+        &["-", "--format", "json", "--database", &url],
+        good.as_bytes(),
+    );
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stored_items(&url).await,
+        ["agendaItems/first", "agendaItems/third"]
+    );
     drop(database);
 }
 
@@ -281,6 +491,8 @@ async fn the_import_command_reads_a_json_array() {
         .args([
             "import",
             file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
             "--database",
             &url,
         ])
@@ -291,7 +503,7 @@ async fn the_import_command_reads_a_json_array() {
         "stderr: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("stored 3 records, rejected 0"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("imported 3 records"));
     let app = spawn_app_with(&url, false).await;
     assert_eq!(app.snapshot().await.agenda_items.len(), 1);
     drop(database);

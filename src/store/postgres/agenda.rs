@@ -84,6 +84,37 @@ pub(super) async fn import(
     Ok(outcomes)
 }
 
+/// Like [`import`], all or nothing: the first refused item rolls the whole batch back.
+pub(super) async fn import_batch(
+    pool: &PgPool,
+    items: Vec<(ResourceId, AgendaItem)>,
+) -> StoreResult<crate::store::BatchOutcome> {
+    let now = crate::store::sql::now();
+    let count = items.len();
+    let mut transaction = pool.begin().await?;
+    let mut references = References::default();
+    for (position, (id, item)) in items.into_iter().enumerate() {
+        match references.check(&mut transaction, &item).await {
+            Ok(()) => {}
+            Err(error @ StoreError::BadReference { .. }) => {
+                transaction.rollback().await?;
+                return Ok(Err((position, error)));
+            }
+            Err(other) => return Err(other),
+        }
+        match documents::insert(&mut transaction, &id, &item, now).await? {
+            Some(seq) => write_index(&mut transaction, seq, &item).await?,
+            None => {
+                transaction.rollback().await?;
+                let resource = <AgendaItem as crate::domain::Resource>::resource_name(&id);
+                return Ok(Err((position, StoreError::AlreadyExists { resource })));
+            }
+        }
+    }
+    transaction.commit().await?;
+    Ok(Ok(count))
+}
+
 pub(super) async fn list(
     pool: &PgPool,
     filter: &AgendaFilter,

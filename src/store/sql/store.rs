@@ -93,6 +93,12 @@ macro_rules! store_impl {
             ) -> StoreResult<Vec<ImportOutcome>> {
                 agenda::import(&self.writer(), items).await
             }
+            async fn import_agenda_batch(
+                &self,
+                items: Vec<(ResourceId, AgendaItem)>,
+            ) -> StoreResult<crate::store::BatchOutcome> {
+                agenda::import_batch(&self.writer(), items).await
+            }
             async fn agenda_items_between(
                 &self,
                 from: NaiveDate,

@@ -96,6 +96,30 @@ pub(super) async fn import(
     Ok(outcomes)
 }
 
+/// Like [`import`], all or nothing: a refused item rolls the whole batch back.
+pub(super) async fn import_batch(
+    pool: &SqlitePool,
+    items: Vec<(ResourceId, AgendaItem)>,
+) -> StoreResult<crate::store::BatchOutcome> {
+    let now = crate::store::sql::now();
+    let prepared = items
+        .into_iter()
+        .map(|(id, item)| Prepared::new(id, item))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut transaction = pool.begin().await?;
+    let outcomes = store_batch(&mut transaction, &prepared, now.timestamp_micros()).await?;
+    if let Some((position, refused)) = outcomes
+        .into_iter()
+        .enumerate()
+        .find_map(|(position, outcome)| outcome.err().map(|error| (position, error)))
+    {
+        transaction.rollback().await?;
+        return Ok(Err((position, refused)));
+    }
+    transaction.commit().await?;
+    Ok(Ok(prepared.len()))
+}
+
 /// An item ready to store, its JSON body encoded.
 struct Prepared {
     id: ResourceId,

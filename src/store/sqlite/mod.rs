@@ -6,6 +6,7 @@
 //! a trip by id, and the records of list pages, checked row by row against their revision.
 
 mod agenda;
+pub mod backup;
 mod cache;
 mod dialect;
 mod digests;
