@@ -7,19 +7,27 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::Violations;
 use crate::domain::token::{AccessRole, TokenName};
+use crate::domain::{FieldViolation, Violations};
 use crate::schedule::RunError;
 use crate::store::StoreError;
 
 pub const ERROR_DOMAIN: &str = "briefing";
+
+/// Bytes of field paths and descriptions one `BadRequest` carries. Details travel base64 in
+/// the trailers, next to the message and the `ErrorInfo`: this keeps them all well under the
+/// 8 KiB of metadata a stock gRPC client accepts, so a client sees the real error rather than
+/// its own RESOURCE_EXHAUSTED.
+const MAX_DETAIL_BYTES: usize = 4_000;
+/// Violations the message spells out; the `BadRequest` detail lists more.
+const MESSAGE_VIOLATIONS: usize = 3;
 
 /// The cause of an error whose details stay on the server: logged, never sent to the client.
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("invalid request: {0}")]
+    #[error("invalid request: {}", summary(.0))]
     InvalidArgument(Violations),
     #[error("{resource} does not exist")]
     NotFound { resource: String },
@@ -158,11 +166,11 @@ impl From<ApiError> for Status {
         let mut details = ErrorDetails::new();
         let (code, reason, metadata): (Code, &str, HashMap<String, String>) = match &error {
             ApiError::InvalidArgument(violations) => {
-                for violation in violations.items() {
+                let listed = within_detail_budget(violations);
+                for violation in listed {
                     details.add_bad_request_violation(&violation.field, &violation.description);
                 }
-                let fields = violations
-                    .items()
+                let fields = listed
                     .iter()
                     .map(|violation| violation.field.as_str())
                     .collect::<Vec<_>>()
@@ -285,6 +293,36 @@ impl From<ApiError> for Status {
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)
     }
+}
+
+/// The violations a `BadRequest` lists: in order, as many as [`MAX_DETAIL_BYTES`] holds.
+fn within_detail_budget(violations: &Violations) -> &[FieldViolation] {
+    let mut used = 0;
+    let fitting = violations
+        .items()
+        .iter()
+        .take_while(|violation| {
+            used += violation.field.len() + violation.description.len();
+            used <= MAX_DETAIL_BYTES
+        })
+        .count();
+    &violations.items()[..fitting.max(1).min(violations.items().len())]
+}
+
+/// The first few violations, and how many more there are: the one line a person reads.
+fn summary(violations: &Violations) -> String {
+    let items = violations.items();
+    let mut text = items
+        .iter()
+        .take(MESSAGE_VIOLATIONS)
+        .map(|violation| format!("{}: {}", violation.field, violation.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let more = items.len().saturating_sub(MESSAGE_VIOLATIONS) + violations.omitted();
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
 }
 
 fn resource_metadata(resource: &str) -> HashMap<String, String> {

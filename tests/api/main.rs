@@ -20,6 +20,7 @@ mod egress;
 mod errors;
 mod helpers;
 mod import;
+mod limits;
 mod officials;
 mod pagination;
 mod receiver;
