@@ -254,3 +254,30 @@ async fn hidden_direction_and_zero_width_characters_are_refused() {
         .await
         .expect("right-to-left text is accepted");
 }
+
+/// Text people write goes into the Markdown digest as text: no markup, no heading or list of
+/// its own, whatever the title holds.
+#[tokio::test]
+async fn titles_go_into_the_markdown_digest_escaped() {
+    let app = spawn_app().await;
+    let mut hostile = valid_item();
+    hostile.title = "**Alert** [click](https://evil.example)\n# Breaking <b>".into();
+    hostile.event_type = pb::EventType::Threaten.into();
+    create(&app, hostile)
+        .await
+        .expect("markup is text, and text is accepted");
+
+    let digest = crate::digest_helpers::compile(&app, "2025-01-06", false).await;
+    assert!(
+        digest
+            .markdown
+            .contains("\\*\\*Alert\\*\\* \\[click\\](https://evil.example) \\# Breaking \\<b\\>"),
+        "{}",
+        digest.markdown
+    );
+    assert!(
+        !digest.markdown.contains("\n# Breaking"),
+        "{}",
+        digest.markdown
+    );
+}
