@@ -73,6 +73,18 @@ pub enum ApiError {
     /// The server serves its limit of calls at once (`max_requests_in_flight`).
     #[error("the server is serving its limit of {limit} calls at once; retry shortly")]
     Overloaded { limit: usize },
+    /// A request message over `max_message_bytes`.
+    #[error("the request is larger than this server's limit of {limit} bytes (max_message_bytes)")]
+    MessageTooLarge { limit: usize },
+    /// Bytes that are not the protobuf message the method takes.
+    #[error("the request is not a valid protobuf message for this method: {problem}")]
+    NotProtobuf { problem: String },
+    /// The call's deadline passed: the client's `grpc-timeout` or `request_timeout_seconds`.
+    #[error("the call ran past its deadline of {} ms ({setting}) and was stopped", after.as_millis())]
+    DeadlineExceeded {
+        after: std::time::Duration,
+        setting: &'static str,
+    },
     /// WatchDigests streams are at `max_watchers`.
     #[error("{limit} WatchDigests streams are open, the most this server serves; retry later")]
     TooManyWatchers { limit: usize },
@@ -268,6 +280,22 @@ impl From<ApiError> for Status {
                     HashMap::from([("max_requests_in_flight".to_owned(), limit.to_string())]),
                 )
             }
+            ApiError::MessageTooLarge { limit } => (
+                Code::ResourceExhausted,
+                "MESSAGE_TOO_LARGE",
+                HashMap::from([("max_message_bytes".to_owned(), limit.to_string())]),
+            ),
+            ApiError::NotProtobuf { .. } => {
+                (Code::InvalidArgument, "MALFORMED_MESSAGE", HashMap::new())
+            }
+            ApiError::DeadlineExceeded { after, setting } => (
+                Code::DeadlineExceeded,
+                "DEADLINE_EXCEEDED",
+                HashMap::from([
+                    ("deadline_ms".to_owned(), after.as_millis().to_string()),
+                    ("set_by".to_owned(), (*setting).to_owned()),
+                ]),
+            ),
             ApiError::TooManyWatchers { limit } => {
                 details.set_retry_info(Some(std::time::Duration::from_secs(5)));
                 (

@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod agenda;
 pub mod auth;
+pub mod codec_errors;
 pub mod connections;
 pub mod convert;
 pub mod digests;

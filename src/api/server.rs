@@ -17,6 +17,7 @@ use tonic_health::server::HealthReporter;
 use super::access_log::AccessLogLayer;
 use super::agenda::AgendaApi;
 use super::auth::{AuthLayer, Authenticator};
+use super::codec_errors::CodecErrorsLayer;
 use super::connections::{ConnectionLimits, connection_budget, incoming};
 use super::digests::{DigestApi, PublicationNotifier};
 use super::officials::OfficialApi;
@@ -53,8 +54,6 @@ pub struct Services {
     pub egress: crate::delivery::Egress,
 }
 
-const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-
 /// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish.
 pub async fn serve(
     config: &Config,
@@ -79,18 +78,24 @@ pub async fn serve(
     let reflection_v1 = reflection_builder().build_v1()?;
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
+    // One limit for what every service receives and sends (the list methods cut their pages
+    // to stay under it as well).
+    let max_message_bytes = config.max_message_bytes;
     let trips = TripServiceServer::new(TripApi::new(store.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     let officials = OfficialServiceServer::new(OfficialApi::new(store.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     let agenda = AgendaServiceServer::new(AgendaApi::new(store.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
 
     // WatchDigests streams never end on their own: they end when shutdown begins, or the
     // server would wait for them forever.
@@ -110,7 +115,9 @@ pub async fn serve(
         config.max_watchers,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
-    .send_compressed(CompressionEncoding::Gzip);
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(max_message_bytes)
+    .max_encoding_message_size(max_message_bytes);
     let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(
         store.clone(),
         deliveries_queued,
@@ -119,7 +126,9 @@ pub async fn serve(
         costly_calls,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
-    .send_compressed(CompressionEncoding::Gzip);
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(max_message_bytes)
+    .max_encoding_message_size(max_message_bytes);
 
     let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
 
@@ -138,6 +147,7 @@ pub async fn serve(
         // and the token name the auth layer leaves on the response. Shedding comes before
         // auth, so a refused call costs no token lookup.
         .layer(AccessLogLayer)
+        .layer(CodecErrorsLayer::new(max_message_bytes))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)

@@ -281,3 +281,63 @@ async fn titles_go_into_the_markdown_digest_escaped() {
         digest.markdown
     );
 }
+
+/// The last finding: messages over the limit got OUT_OF_RANGE, with 16 MB for three
+/// services and 4 MB for two. Now one `max_message_bytes` (4 MiB) holds everywhere, and past
+/// it the answer is RESOURCE_EXHAUSTED.
+#[tokio::test]
+async fn a_request_over_max_message_bytes_is_resource_exhausted() {
+    let app = spawn_app().await;
+    let mut large = valid_item();
+    large.summary = "s".repeat(4 * 1024 * 1024 + 1);
+    let status = create(&app, large).await.expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    assert!(status.message().contains("4194304 bytes"), "{status:?}");
+
+    let digests =
+        briefing::api::pb::digest_service_client::DigestServiceClient::new(app.channel.clone());
+    let status = digests
+        .clone()
+        .get_digest(pb::GetDigestRequest {
+            name: "n".repeat(4 * 1024 * 1024 + 1),
+            ..Default::default()
+        })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+
+    // Under the limit, the same large text is judged on its content.
+    let mut long = valid_item();
+    long.summary = "s".repeat(1024 * 1024);
+    let status = create(&app, long).await.expect_err("too long a summary");
+    assert_invalid(&status, "agenda_item.summary");
+}
+
+/// Field 1 as bytes, whatever they are.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawBytes {
+    #[prost(bytes = "vec", tag = "1")]
+    value: Vec<u8>,
+}
+
+/// Bytes that are not the method's protobuf message are the client's fault: INVALID_ARGUMENT,
+/// not INTERNAL.
+#[tokio::test]
+async fn invalid_protobuf_is_invalid_argument() {
+    let app = spawn_app().await;
+    let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+    grpc.ready().await.expect("channel ready");
+    // Field 1 of GetTripRequest is the name, a string: these bytes are not UTF-8.
+    let not_a_string = RawBytes {
+        value: vec![0xff, 0xfe, 0xfd],
+    };
+    let status = grpc
+        .unary(
+            tonic::Request::new(not_a_string),
+            http::uri::PathAndQuery::from_static("/briefing.v1.TripService/GetTrip"),
+            tonic_prost::ProstCodec::<RawBytes, ()>::default(),
+        )
+        .await
+        .expect_err("not a GetTripRequest");
+    crate::helpers::assert_status(&status, Code::InvalidArgument, "MALFORMED_MESSAGE");
+}
