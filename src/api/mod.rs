@@ -7,6 +7,7 @@ pub mod auth;
 pub mod codec_errors;
 pub mod connections;
 pub mod convert;
+pub mod deadline;
 pub mod digests;
 pub mod error;
 pub mod mask;

@@ -19,6 +19,7 @@ use super::agenda::AgendaApi;
 use super::auth::{AuthLayer, Authenticator};
 use super::codec_errors::CodecErrorsLayer;
 use super::connections::{ConnectionLimits, connection_budget, incoming};
+use super::deadline::DeadlineLayer;
 use super::digests::{DigestApi, PublicationNotifier};
 use super::officials::OfficialApi;
 use super::overload::OverloadLayer;
@@ -137,8 +138,9 @@ pub async fn serve(
         max_connections: connection_budget(limits.max_connections),
         handshake_timeout: limits.handshake_timeout,
     };
+    // No `.timeout(...)`: tonic would answer CANCELLED; the deadline layer answers
+    // DEADLINE_EXCEEDED (and lets an import say what it kept).
     let router = Server::builder()
-        .timeout(config.request_timeout)
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .max_concurrent_streams(limits.max_concurrent_streams)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -148,6 +150,7 @@ pub async fn serve(
         // auth, so a refused call costs no token lookup.
         .layer(AccessLogLayer)
         .layer(CodecErrorsLayer::new(max_message_bytes))
+        .layer(DeadlineLayer::new(config.request_timeout))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)

@@ -341,3 +341,239 @@ async fn invalid_protobuf_is_invalid_argument() {
         .expect_err("not a GetTripRequest");
     crate::helpers::assert_status(&status, Code::InvalidArgument, "MALFORMED_MESSAGE");
 }
+
+fn import_message(position: usize) -> pb::ImportAgendaItemsRequest {
+    pb::ImportAgendaItemsRequest {
+        agenda_item_id: format!("record-{position:05}"),
+        agenda_item: Some(valid_item()),
+    }
+}
+
+fn bad_import_message(position: usize) -> pb::ImportAgendaItemsRequest {
+    let mut bad = valid_item();
+    bad.date = "not a date".into();
+    pb::ImportAgendaItemsRequest {
+        agenda_item_id: format!("record-{position:05}"),
+        agenda_item: Some(bad),
+    }
+}
+
+/// The ErrorInfo metadata value under `key`, as a number.
+fn metadata_number(status: &tonic::Status, key: &str) -> i64 {
+    let details = status.get_error_details();
+    let info = details.error_info().expect("ErrorInfo");
+    info.metadata
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key} in {:?}", info.metadata))
+        .parse()
+        .expect("a number")
+}
+
+/// The ids of the stored items, sorted.
+async fn stored_ids(app: &TestApp) -> Vec<String> {
+    let mut ids: Vec<String> = app
+        .all_items(pb::ListAgendaItemsRequest::default())
+        .await
+        .into_iter()
+        .map(|item| item.name.trim_start_matches("agendaItems/").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Exactly the records before `kept_before` are stored.
+#[track_caller]
+fn assert_prefix(ids: &[String], kept_before: usize) {
+    let expected: Vec<String> = (0..kept_before)
+        .map(|position| format!("record-{position:05}"))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        expected.len(),
+        "kept {} of {kept_before}",
+        ids.len()
+    );
+    assert_eq!(ids, expected.as_slice());
+}
+
+/// The second finding: a stream of invalid items grew the server to 3 GB. Now the
+/// import stops at the 100th bad record with INVALID_ARGUMENT, and what it kept is exactly
+/// the prefix its error reports.
+#[tokio::test]
+async fn an_import_stops_at_a_hundred_bad_records_and_reports_what_it_kept() {
+    let app = spawn_app().await;
+    let messages = (0..2_500)
+        .map(import_message)
+        .chain((2_500..2_700).map(bad_import_message))
+        .collect::<Vec<_>>();
+    let status = app
+        .agenda
+        .clone()
+        .import_agenda_items(tokio_stream::iter(messages))
+        .await
+        .expect_err("too many bad records");
+    crate::helpers::assert_status(&status, Code::InvalidArgument, "TOO_MANY_BAD_RECORDS");
+    let fields = bad_fields(&status);
+    assert_eq!(fields[0], "messages[2500].agenda_item.date", "{fields:?}");
+    assert!(fields.len() <= 50);
+    assert!(
+        status.message().contains("100 records were rejected"),
+        "{status:?}"
+    );
+    let kept_before = metadata_number(&status, "kept_before_index");
+    assert_eq!(
+        kept_before, 2_000,
+        "the first batch was written; the second was not"
+    );
+    assert_eq!(metadata_number(&status, "imported_count"), 2_000);
+    assert_prefix(&stored_ids(&app).await, 2_000);
+}
+
+/// The "half-done work": an import cut by the request timeout got CANCELLED, with
+/// 158,000 items kept and nothing said. Now it gets DEADLINE_EXCEEDED, and keeps exactly the
+/// records its error reports.
+#[tokio::test]
+async fn an_import_past_its_deadline_is_deadline_exceeded_and_keeps_the_prefix_it_reports() {
+    let (_database, url) = crate::helpers::fresh_database().await;
+    let app = crate::helpers::spawn_app_with_args(&url, &["--request-timeout-seconds", "1"]).await;
+    // 2,500 records, then the stream stays open and silent until the deadline.
+    let (sender, receiver) = tokio::sync::mpsc::channel(3_000);
+    for position in 0..2_500 {
+        sender.send(import_message(position)).await.expect("queued");
+    }
+    let status = app
+        .agenda
+        .clone()
+        .import_agenda_items(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .expect_err("the deadline passes");
+    drop(sender);
+    crate::helpers::assert_status(&status, Code::DeadlineExceeded, "DEADLINE_EXCEEDED");
+    let kept_before = metadata_number(&status, "kept_before_index");
+    assert!(
+        kept_before == 0 || kept_before == 2_000,
+        "whole batches only: {kept_before}"
+    );
+    assert_eq!(metadata_number(&status, "imported_count"), kept_before);
+    assert_prefix(&stored_ids(&app).await, kept_before as usize);
+}
+
+/// A gRPC call over a bare HTTP/2 connection, so that no client-side deadline or clean end
+/// of stream gets in the way: the test decides what goes on the wire.
+struct RawCall {
+    response: h2::client::ResponseFuture,
+    body: h2::SendStream<bytes::Bytes>,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl RawCall {
+    async fn start(port: u16, path: &str, grpc_timeout: Option<&str>) -> Self {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let (send, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+        let connection = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut send = send.ready().await.expect("ready");
+        let mut request = http::Request::post(format!("http://127.0.0.1:{port}{path}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers");
+        if let Some(timeout) = grpc_timeout {
+            request = request.header("grpc-timeout", timeout);
+        }
+        let (response, body) = send
+            .send_request(request.body(()).expect("request"), false)
+            .expect("sent");
+        Self {
+            response,
+            body,
+            connection,
+        }
+    }
+
+    fn send(&mut self, message: &impl prost::Message, last: bool) {
+        let encoded = message.encode_to_vec();
+        let mut frame = Vec::with_capacity(encoded.len() + 5);
+        frame.push(0);
+        frame.extend_from_slice(&u32::try_from(encoded.len()).expect("small").to_be_bytes());
+        frame.extend_from_slice(&encoded);
+        self.body
+            .send_data(bytes::Bytes::from(frame), last)
+            .expect("data sent");
+    }
+
+    /// The grpc-status the server answered with, from the headers or the trailers.
+    async fn status_code(self) -> String {
+        let response = self.response.await.expect("a response");
+        if let Some(code) = response.headers().get("grpc-status") {
+            return code.to_str().expect("ascii").to_owned();
+        }
+        let mut body = response.into_body();
+        // Trailers come after the data, which is read (and dropped) first.
+        while let Some(data) = body.data().await {
+            let data = data.expect("data");
+            let _ = body.flow_control().release_capacity(data.len());
+        }
+        let trailers = body
+            .trailers()
+            .await
+            .expect("trailers")
+            .expect("some trailers");
+        trailers["grpc-status"].to_str().expect("ascii").to_owned()
+    }
+}
+
+/// A client's own `grpc-timeout` ends a call with DEADLINE_EXCEEDED (4); tonic alone answered
+/// CANCELLED (1) "Timeout expired".
+#[tokio::test]
+async fn a_call_past_the_clients_deadline_is_deadline_exceeded() {
+    let app = spawn_app().await;
+    let mut call = RawCall::start(
+        app.port,
+        "/briefing.v1.AgendaService/ListAgendaItems",
+        Some("1n"),
+    )
+    .await;
+    call.send(&pb::ListAgendaItemsRequest::default(), true);
+    assert_eq!(call.status_code().await, "4");
+}
+
+/// A client that goes away mid-import leaves exactly a prefix: whole batches, never a torn
+/// one, and never the records it sent after the last batch was handed to the store.
+#[tokio::test]
+async fn an_import_whose_client_goes_away_keeps_a_prefix() {
+    let app = spawn_app().await;
+    let mut call = RawCall::start(
+        app.port,
+        "/briefing.v1.AgendaService/ImportAgendaItems",
+        None,
+    )
+    .await;
+    for position in 0..2_500 {
+        call.send(&import_message(position), false);
+    }
+    // The first batch is written once 2,000 records have arrived; then the connection drops
+    // with the stream unfinished.
+    crate::helpers::eventually("the first batch is stored", || async {
+        (stored_ids(&app).await.len() >= 2_000).then_some(())
+    })
+    .await;
+    call.connection.abort();
+    drop(call);
+    // Another import, on the same server, runs to its end: by then the first one is over.
+    let after = app
+        .agenda
+        .clone()
+        .import_agenda_items(tokio_stream::iter(vec![pb::ImportAgendaItemsRequest {
+            agenda_item_id: "after".into(),
+            agenda_item: Some(valid_item()),
+        }]))
+        .await
+        .expect("a later import")
+        .into_inner();
+    assert_eq!(after.imported_count, 1);
+    let mut ids = stored_ids(&app).await;
+    ids.retain(|id| id != "after");
+    assert_prefix(&ids, 2_000);
+}
