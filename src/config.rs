@@ -172,6 +172,8 @@ settings! {
     costly_calls_burst: u32 = "5", "BRIEFING_COSTLY_CALLS_BURST",
         "Costly calls a token may make at once before the per-minute rate applies";
     // Message size and validation (issue 12): what one call may carry.
+    max_message_bytes: usize = "4194304", "BRIEFING_MAX_MESSAGE_BYTES",
+        "Largest request or response message of any method, in bytes; a larger request gets RESOURCE_EXHAUSTED, and list pages stop short of it";
     // Connections and streams (issue 12): what one client, or many, may hold open.
     max_connections: usize = "4096", "BRIEFING_MAX_CONNECTIONS",
         "Connections open at once; kept below the file-descriptor limit, which start-up raises to its hard limit";
@@ -280,6 +282,8 @@ pub struct Config {
     pub shutdown_drain: Duration,
     /// How long calls in flight may take to finish once the server stops taking calls.
     pub shutdown_grace: Duration,
+    /// The largest message a call may send or receive, on every service.
+    pub max_message_bytes: usize,
 }
 
 /// How log lines are written (`log_format`).
@@ -521,6 +525,7 @@ impl Config {
             log_format: LogFormat::parse(&resolved.log_format)?,
             shutdown_drain: Duration::from_secs(resolved.shutdown_drain_seconds),
             shutdown_grace: Duration::from_secs(resolved.shutdown_grace_seconds),
+            max_message_bytes: resolved.max_message_bytes,
         };
         config.check()?;
         Ok(config)
@@ -528,6 +533,10 @@ impl Config {
 
     fn check(&self) -> anyhow::Result<()> {
         check_database_url(&self.database)?;
+        anyhow::ensure!(
+            self.max_message_bytes >= 64 * 1024,
+            "max_message_bytes must be at least 65536: a digest or a page of one item needs that much"
+        );
         anyhow::ensure!(
             !self.request_timeout.is_zero(),
             "request_timeout_seconds must be at least 1"

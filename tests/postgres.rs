@@ -69,6 +69,9 @@ mod helpers;
 #[path = "api/import.rs"]
 mod import;
 #[cfg(postgres_tests)]
+#[path = "api/limits.rs"]
+mod limits;
+#[cfg(postgres_tests)]
 #[path = "api/officials.rs"]
 mod officials;
 #[cfg(postgres_tests)]

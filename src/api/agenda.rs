@@ -6,6 +6,7 @@ use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{source_to_proto, sources_to_records, timestamp};
+use super::deadline::CallDeadline;
 use super::error::ApiError;
 use super::paging;
 use super::pb::{self, agenda_service_server::AgendaService};
@@ -24,6 +25,9 @@ use crate::store::{AgendaFilter, Store, StoreError};
 const IMPORT_BATCH: usize = 2_000;
 /// Errors listed in an import response; the counts cover the rest.
 const MAX_LISTED_ERRORS: usize = 1_000;
+/// Bad records an import tolerates: at this many it stops with INVALID_ARGUMENT, so a stream
+/// of garbage costs neither memory nor a long answer.
+const MAX_BAD_RECORDS: i64 = 100;
 /// Pairs a ListAgendaItems request may name (as documented in agenda.proto).
 const MAX_FILTER_PAIRS: usize = 10;
 
@@ -123,6 +127,7 @@ impl AgendaService for AgendaApi {
         &self,
         request: Request<Streaming<pb::ImportAgendaItemsRequest>>,
     ) -> Result<Response<pb::ImportAgendaItemsResponse>, Status> {
+        let deadline = request.extensions().get::<CallDeadline>().copied();
         let mut stream = request.into_inner();
         let mut import = Import::default();
         let mut batch: Vec<(i64, ResourceId, AgendaItem)> = Vec::with_capacity(IMPORT_BATCH);
@@ -131,19 +136,44 @@ impl AgendaService for AgendaApi {
         // its store outcomes, then the next batch's parse errors.
         let mut in_flight: Option<InFlight> = None;
         let mut parse_errors: Vec<(i64, Violations)> = Vec::new();
-        while let Some(message) = stream.next().await {
+        let until = deadline.map(|deadline| deadline.at);
+        loop {
+            let next = match until {
+                Some(at) => match tokio::time::timeout_at(at, stream.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let deadline = deadline.expect("set with `until`");
+                        return Err(import.stop(in_flight, deadline.exceeded()).await.into());
+                    }
+                },
+                None => stream.next().await,
+            };
+            let Some(message) = next else { break };
             let message = message?;
             let index = import.received;
             import.received += 1;
-            match parse_import(message) {
+            match parse_import_off_runtime(message).await? {
                 Ok((id, item)) => batch.push((index, id, item)),
-                Err(violations) => parse_errors.push((index, violations)),
+                Err(violations) => {
+                    parse_errors.push((index, violations));
+                    if import.rejected + parse_errors.len() as i64 >= MAX_BAD_RECORDS {
+                        import.reject_all(std::mem::take(&mut parse_errors));
+                        let bad = ApiError::TooManyBadRecords {
+                            limit: MAX_BAD_RECORDS,
+                            violations: import.violations(),
+                        };
+                        return Err(import.stop(in_flight, bad).await.into());
+                    }
+                }
             }
             if batch.len() >= IMPORT_BATCH {
                 if let Some(previous) = in_flight.take() {
                     import.finish(previous).await?;
                 }
                 import.reject_all(std::mem::take(&mut parse_errors));
+                import.kept_before = batch
+                    .last()
+                    .map_or(import.kept_before, |(last, _, _)| last + 1);
                 in_flight = Some(InFlight::start(
                     self.store.clone(),
                     std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH)),
@@ -154,7 +184,12 @@ impl AgendaService for AgendaApi {
             import.finish(previous).await?;
         }
         import.reject_all(parse_errors);
-        import.store(self.store.as_ref(), batch).await?;
+        import.kept_before = import.received;
+        if !batch.is_empty() {
+            import
+                .finish(InFlight::start(self.store.clone(), batch))
+                .await?;
+        }
         tracing::info!(
             received = import.received,
             imported = import.imported,
@@ -175,13 +210,21 @@ struct Import {
     imported: i64,
     rejected: i64,
     errors: Vec<pb::ImportError>,
+    /// Every record before this index has been handed to the store (and is kept, unless it
+    /// is listed as rejected); none from it on will be.
+    kept_before: i64,
 }
 
-/// A batch the store is writing while the import reads on.
+/// A batch the store is writing while the import reads on. It is never aborted: a call that
+/// ends early (client gone, deadline, too many bad records) lets the batch finish, so what the
+/// store keeps is always the records before [`Import::kept_before`], never a torn batch.
 struct InFlight {
     indexes: Vec<i64>,
-    outcomes: tokio::task::JoinHandle<crate::store::StoreResult<Vec<crate::store::ImportOutcome>>>,
+    outcomes: Option<StoreTask>,
 }
+
+type StoreTask =
+    tokio::task::JoinHandle<crate::store::StoreResult<Vec<crate::store::ImportOutcome>>>;
 
 impl InFlight {
     fn start(store: Arc<dyn Store>, batch: Vec<(i64, ResourceId, AgendaItem)>) -> Self {
@@ -189,16 +232,34 @@ impl InFlight {
         let items = batch.into_iter().map(|(_, id, item)| (id, item)).collect();
         Self {
             indexes,
-            outcomes: tokio::spawn(async move { store.import_agenda_items(items).await }),
+            outcomes: Some(tokio::spawn(async move {
+                store.import_agenda_items(items).await
+            })),
         }
     }
 }
 
-/// A call that ends early (client gone, deadline) takes its batch in flight down with it,
-/// as it would a batch it was writing itself: the transaction rolls back.
+/// The call was dropped (the client went away) while a batch was being written: the batch
+/// finishes, and the log says where the kept records end.
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.outcomes.abort();
+        let Some(outcomes) = self.outcomes.take() else {
+            return;
+        };
+        let kept_before = self.indexes.last().map_or(0, |last| last + 1);
+        tokio::spawn(async move {
+            match outcomes.await {
+                Ok(Ok(_)) => tracing::warn!(
+                    kept_before,
+                    "import ended early: records before index {kept_before} were kept, none after"
+                ),
+                Ok(Err(error)) => tracing::warn!(
+                    %error,
+                    "import ended early and its last batch failed: that batch was not kept"
+                ),
+                Err(error) => tracing::error!(%error, "import batch stopped"),
+            }
+        });
     }
 }
 
@@ -211,10 +272,45 @@ impl Import {
 
     /// Waits for a batch in flight and records its outcomes.
     async fn finish(&mut self, mut in_flight: InFlight) -> Result<(), ApiError> {
-        let outcomes = (&mut in_flight.outcomes)
+        let task = in_flight.outcomes.take().expect("a batch is awaited once");
+        let outcomes = task
             .await
             .map_err(|error| ApiError::internal(format!("import stopped: {error}")))??;
         self.record(std::mem::take(&mut in_flight.indexes), outcomes)
+    }
+
+    /// Ends the import early with `error`, after the batch in flight is written: the error
+    /// says which records were kept.
+    async fn stop(&mut self, in_flight: Option<InFlight>, error: ApiError) -> ApiError {
+        if let Some(previous) = in_flight
+            && let Err(failed) = self.finish(previous).await
+        {
+            return failed;
+        }
+        tracing::warn!(
+            received = self.received,
+            imported = self.imported,
+            kept_before = self.kept_before,
+            %error,
+            "import stopped early"
+        );
+        ApiError::ImportStopped {
+            cause: Box::new(error),
+            imported: self.imported,
+            kept_before: self.kept_before,
+        }
+    }
+
+    /// The rejections so far, as violations of the stream's messages.
+    fn violations(&self) -> Violations {
+        let mut violations = Violations::new();
+        for error in &self.errors {
+            violations.add(
+                format!("messages[{}].{}", error.index, error.field),
+                error.description.clone(),
+            );
+        }
+        violations
     }
 
     fn reject(&mut self, index: i64, violations: &Violations) {
@@ -228,21 +324,6 @@ impl Import {
                 });
             }
         }
-    }
-
-    async fn store(
-        &mut self,
-        store: &dyn Store,
-        batch: Vec<(i64, ResourceId, AgendaItem)>,
-    ) -> Result<(), ApiError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let indexes: Vec<i64> = batch.iter().map(|(index, _, _)| *index).collect();
-        let outcomes = store
-            .import_agenda_items(batch.into_iter().map(|(_, id, item)| (id, item)).collect())
-            .await?;
-        self.record(indexes, outcomes)
     }
 
     fn record(
@@ -270,6 +351,16 @@ impl Import {
         }
         Ok(())
     }
+}
+
+/// Parses one streamed message on the blocking pool, as `resource::parse_off_runtime` does for
+/// the other writes.
+async fn parse_import_off_runtime(
+    message: pb::ImportAgendaItemsRequest,
+) -> Result<Result<(ResourceId, AgendaItem), Violations>, ApiError> {
+    tokio::task::spawn_blocking(move || parse_import(message))
+        .await
+        .map_err(|error| ApiError::internal(format!("validation stopped: {error}")))
 }
 
 pub(crate) fn parse_import(

@@ -7,19 +7,27 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::Violations;
 use crate::domain::token::{AccessRole, TokenName};
+use crate::domain::{FieldViolation, Violations};
 use crate::schedule::RunError;
 use crate::store::StoreError;
 
 pub const ERROR_DOMAIN: &str = "briefing";
+
+/// Bytes of field paths and descriptions one `BadRequest` carries. Details travel base64 in
+/// the trailers, next to the message and the `ErrorInfo`: this keeps them all well under the
+/// 8 KiB of metadata a stock gRPC client accepts, so a client sees the real error rather than
+/// its own RESOURCE_EXHAUSTED.
+const MAX_DETAIL_BYTES: usize = 4_000;
+/// Violations the message spells out; the `BadRequest` detail lists more.
+const MESSAGE_VIOLATIONS: usize = 3;
 
 /// The cause of an error whose details stay on the server: logged, never sent to the client.
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("invalid request: {0}")]
+    #[error("invalid request: {}", summary(.0))]
     InvalidArgument(Violations),
     #[error("{resource} does not exist")]
     NotFound { resource: String },
@@ -65,6 +73,34 @@ pub enum ApiError {
     /// The server serves its limit of calls at once (`max_requests_in_flight`).
     #[error("the server is serving its limit of {limit} calls at once; retry shortly")]
     Overloaded { limit: usize },
+    /// A request message over `max_message_bytes`.
+    #[error("the request is larger than this server's limit of {limit} bytes (max_message_bytes)")]
+    MessageTooLarge { limit: usize },
+    /// Bytes that are not the protobuf message the method takes.
+    #[error("the request is not a valid protobuf message for this method: {problem}")]
+    NotProtobuf { problem: String },
+    /// The call's deadline passed: the client's `grpc-timeout` or `request_timeout_seconds`.
+    #[error("the call ran past its deadline of {} ms ({setting}) and was stopped", after.as_millis())]
+    DeadlineExceeded {
+        after: std::time::Duration,
+        setting: &'static str,
+    },
+    /// An import met its limit of bad records.
+    #[error(
+        "{limit} records were rejected, the most one import takes; first: {}",
+        summary(violations)
+    )]
+    TooManyBadRecords { limit: i64, violations: Violations },
+    /// An import that ended before its stream did (too many bad records, its deadline): what
+    /// it kept is the records before `kept_before`, less those it reported rejected.
+    #[error(
+        "{cause}; records before index {kept_before} were handled ({imported} imported), none after"
+    )]
+    ImportStopped {
+        cause: Box<ApiError>,
+        imported: i64,
+        kept_before: i64,
+    },
     /// WatchDigests streams are at `max_watchers`.
     #[error("{limit} WatchDigests streams are open, the most this server serves; retry later")]
     TooManyWatchers { limit: usize },
@@ -156,135 +192,209 @@ impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         let message = error.to_string();
         let mut details = ErrorDetails::new();
-        let (code, reason, metadata): (Code, &str, HashMap<String, String>) = match &error {
-            ApiError::InvalidArgument(violations) => {
-                for violation in violations.items() {
-                    details.add_bad_request_violation(&violation.field, &violation.description);
-                }
-                let fields = violations
-                    .items()
-                    .iter()
-                    .map(|violation| violation.field.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                (
-                    Code::InvalidArgument,
-                    "INVALID_FIELDS",
-                    HashMap::from([("fields".into(), fields)]),
-                )
-            }
-            ApiError::NotFound { resource } => {
-                details.set_resource_info(resource_type(resource), resource, "", "not found");
-                (
-                    Code::NotFound,
-                    "RESOURCE_NOT_FOUND",
-                    resource_metadata(resource),
-                )
-            }
-            ApiError::AlreadyExists { resource } => {
-                details.set_resource_info(resource_type(resource), resource, "", "already exists");
-                (
-                    Code::AlreadyExists,
-                    "RESOURCE_ALREADY_EXISTS",
-                    resource_metadata(resource),
-                )
-            }
-            ApiError::InUse {
-                resource,
-                description,
-            } => {
-                details.add_precondition_failure_violation("REFERENCED", resource, description);
-                (
-                    Code::FailedPrecondition,
-                    "RESOURCE_IN_USE",
-                    resource_metadata(resource),
-                )
-            }
-            ApiError::NotConfigured {
-                setting,
-                description,
-            } => {
-                details.add_precondition_failure_violation("SETTING", *setting, description);
-                (
-                    Code::FailedPrecondition,
-                    "NOT_CONFIGURED",
-                    HashMap::from([("setting".to_owned(), (*setting).to_owned())]),
-                )
-            }
-            ApiError::EtagMismatch { resource, .. } => {
-                (Code::Aborted, "ETAG_MISMATCH", resource_metadata(resource))
-            }
-            ApiError::Unauthenticated {
-                reason,
-                method,
-                token,
-                ..
-            } => {
-                let mut metadata = HashMap::new();
-                if !method.is_empty() {
-                    metadata.insert("method".to_owned(), method.clone());
-                }
-                if let Some(token) = token {
-                    metadata.insert("token".to_owned(), token.to_string());
-                }
-                (Code::Unauthenticated, *reason, metadata)
-            }
-            ApiError::PermissionDenied {
-                method,
-                needed,
-                token,
-                role,
-            } => (
-                Code::PermissionDenied,
-                "ROLE_TOO_SMALL",
-                HashMap::from([
-                    ("method".to_owned(), method.clone()),
-                    ("required_role".to_owned(), needed.to_string()),
-                    ("token".to_owned(), token.to_string()),
-                    ("token_role".to_owned(), role.to_string()),
-                ]),
-            ),
-            ApiError::RateLimited { call, retry_after } => {
-                details.set_retry_info(Some(*retry_after));
-                (
-                    Code::ResourceExhausted,
-                    "RATE_LIMITED",
-                    HashMap::from([("call".to_owned(), (*call).to_owned())]),
-                )
-            }
-            ApiError::Overloaded { limit } => {
-                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
-                (
-                    Code::ResourceExhausted,
-                    "SERVER_OVERLOADED",
-                    HashMap::from([("max_requests_in_flight".to_owned(), limit.to_string())]),
-                )
-            }
-            ApiError::TooManyWatchers { limit } => {
-                details.set_retry_info(Some(std::time::Duration::from_secs(5)));
-                (
-                    Code::ResourceExhausted,
-                    "TOO_MANY_WATCHERS",
-                    HashMap::from([("max_watchers".to_owned(), limit.to_string())]),
-                )
-            }
-            ApiError::ReadOnly(detail) => {
-                tracing::warn!(error = %detail, "write refused: the store is read-only");
-                (Code::Unavailable, "STORAGE_READ_ONLY", HashMap::new())
-            }
-            ApiError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "storage unavailable");
-                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
-                (Code::Unavailable, "STORAGE_UNAVAILABLE", HashMap::new())
-            }
-            ApiError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                (Code::Internal, "INTERNAL", HashMap::new())
-            }
-        };
+        let (code, reason, metadata) = classify(&error, &mut details);
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)
     }
+}
+
+/// The code, ErrorInfo reason and metadata of `error`; the detail that fits goes in `details`.
+fn classify(
+    error: &ApiError,
+    details: &mut ErrorDetails,
+) -> (Code, &'static str, HashMap<String, String>) {
+    match error {
+        ApiError::InvalidArgument(violations) => {
+            let listed = within_detail_budget(violations);
+            for violation in listed {
+                details.add_bad_request_violation(&violation.field, &violation.description);
+            }
+            let fields = listed
+                .iter()
+                .map(|violation| violation.field.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            (
+                Code::InvalidArgument,
+                "INVALID_FIELDS",
+                HashMap::from([("fields".into(), fields)]),
+            )
+        }
+        ApiError::NotFound { resource } => {
+            details.set_resource_info(resource_type(resource), resource, "", "not found");
+            (
+                Code::NotFound,
+                "RESOURCE_NOT_FOUND",
+                resource_metadata(resource),
+            )
+        }
+        ApiError::AlreadyExists { resource } => {
+            details.set_resource_info(resource_type(resource), resource, "", "already exists");
+            (
+                Code::AlreadyExists,
+                "RESOURCE_ALREADY_EXISTS",
+                resource_metadata(resource),
+            )
+        }
+        ApiError::InUse {
+            resource,
+            description,
+        } => {
+            details.add_precondition_failure_violation("REFERENCED", resource, description);
+            (
+                Code::FailedPrecondition,
+                "RESOURCE_IN_USE",
+                resource_metadata(resource),
+            )
+        }
+        ApiError::NotConfigured {
+            setting,
+            description,
+        } => {
+            details.add_precondition_failure_violation("SETTING", *setting, description);
+            (
+                Code::FailedPrecondition,
+                "NOT_CONFIGURED",
+                HashMap::from([("setting".to_owned(), (*setting).to_owned())]),
+            )
+        }
+        ApiError::EtagMismatch { resource, .. } => {
+            (Code::Aborted, "ETAG_MISMATCH", resource_metadata(resource))
+        }
+        ApiError::Unauthenticated {
+            reason,
+            method,
+            token,
+            ..
+        } => {
+            let mut metadata = HashMap::new();
+            if !method.is_empty() {
+                metadata.insert("method".to_owned(), method.clone());
+            }
+            if let Some(token) = token {
+                metadata.insert("token".to_owned(), token.to_string());
+            }
+            (Code::Unauthenticated, *reason, metadata)
+        }
+        ApiError::PermissionDenied {
+            method,
+            needed,
+            token,
+            role,
+        } => (
+            Code::PermissionDenied,
+            "ROLE_TOO_SMALL",
+            HashMap::from([
+                ("method".to_owned(), method.clone()),
+                ("required_role".to_owned(), needed.to_string()),
+                ("token".to_owned(), token.to_string()),
+                ("token_role".to_owned(), role.to_string()),
+            ]),
+        ),
+        ApiError::RateLimited { call, retry_after } => {
+            details.set_retry_info(Some(*retry_after));
+            (
+                Code::ResourceExhausted,
+                "RATE_LIMITED",
+                HashMap::from([("call".to_owned(), (*call).to_owned())]),
+            )
+        }
+        ApiError::Overloaded { limit } => {
+            details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+            (
+                Code::ResourceExhausted,
+                "SERVER_OVERLOADED",
+                HashMap::from([("max_requests_in_flight".to_owned(), limit.to_string())]),
+            )
+        }
+        ApiError::MessageTooLarge { limit } => (
+            Code::ResourceExhausted,
+            "MESSAGE_TOO_LARGE",
+            HashMap::from([("max_message_bytes".to_owned(), limit.to_string())]),
+        ),
+        ApiError::NotProtobuf { .. } => {
+            (Code::InvalidArgument, "MALFORMED_MESSAGE", HashMap::new())
+        }
+        ApiError::DeadlineExceeded { after, setting } => (
+            Code::DeadlineExceeded,
+            "DEADLINE_EXCEEDED",
+            HashMap::from([
+                ("deadline_ms".to_owned(), after.as_millis().to_string()),
+                ("set_by".to_owned(), (*setting).to_owned()),
+            ]),
+        ),
+        ApiError::TooManyBadRecords { limit, violations } => {
+            for violation in within_detail_budget(violations) {
+                details.add_bad_request_violation(&violation.field, &violation.description);
+            }
+            (
+                Code::InvalidArgument,
+                "TOO_MANY_BAD_RECORDS",
+                HashMap::from([("max_bad_records".to_owned(), limit.to_string())]),
+            )
+        }
+        ApiError::ImportStopped {
+            cause,
+            imported,
+            kept_before,
+        } => {
+            let (code, reason, mut metadata) = classify(cause, details);
+            metadata.insert("imported_count".to_owned(), imported.to_string());
+            metadata.insert("kept_before_index".to_owned(), kept_before.to_string());
+            (code, reason, metadata)
+        }
+        ApiError::TooManyWatchers { limit } => {
+            details.set_retry_info(Some(std::time::Duration::from_secs(5)));
+            (
+                Code::ResourceExhausted,
+                "TOO_MANY_WATCHERS",
+                HashMap::from([("max_watchers".to_owned(), limit.to_string())]),
+            )
+        }
+        ApiError::ReadOnly(detail) => {
+            tracing::warn!(error = %detail, "write refused: the store is read-only");
+            (Code::Unavailable, "STORAGE_READ_ONLY", HashMap::new())
+        }
+        ApiError::Unavailable(detail) => {
+            tracing::warn!(error = %detail, "storage unavailable");
+            details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+            (Code::Unavailable, "STORAGE_UNAVAILABLE", HashMap::new())
+        }
+        ApiError::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            (Code::Internal, "INTERNAL", HashMap::new())
+        }
+    }
+}
+
+/// The violations a `BadRequest` lists: in order, as many as [`MAX_DETAIL_BYTES`] holds.
+fn within_detail_budget(violations: &Violations) -> &[FieldViolation] {
+    let mut used = 0;
+    let fitting = violations
+        .items()
+        .iter()
+        .take_while(|violation| {
+            used += violation.field.len() + violation.description.len();
+            used <= MAX_DETAIL_BYTES
+        })
+        .count();
+    &violations.items()[..fitting.max(1).min(violations.items().len())]
+}
+
+/// The first few violations, and how many more there are: the one line a person reads.
+fn summary(violations: &Violations) -> String {
+    let items = violations.items();
+    let mut text = items
+        .iter()
+        .take(MESSAGE_VIOLATIONS)
+        .map(|violation| format!("{}: {}", violation.field, violation.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let more = items.len().saturating_sub(MESSAGE_VIOLATIONS) + violations.omitted();
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
 }
 
 fn resource_metadata(resource: &str) -> HashMap<String, String> {

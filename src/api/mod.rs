@@ -4,8 +4,10 @@
 pub mod access_log;
 pub mod agenda;
 pub mod auth;
+pub mod codec_errors;
 pub mod connections;
 pub mod convert;
+pub mod deadline;
 pub mod digests;
 pub mod error;
 pub mod mask;

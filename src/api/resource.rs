@@ -87,7 +87,7 @@ pub async fn create<R: StandardMethods>(
     } else {
         ResourceId::parse(raw_id)
     };
-    let parsed = R::from_record(&record);
+    let parsed = parse_off_runtime::<R>(record).await?;
     let (id, value) = match (id, parsed) {
         (Ok(id), Ok(value)) => (id, value),
         (id, parsed) => {
@@ -104,6 +104,16 @@ pub async fn create<R: StandardMethods>(
     R::create(store.as_ref(), id, value)
         .await
         .map_err(|error| ApiError::from_store(error, R::FIELD))
+}
+
+/// Parses `record` on the blocking pool. A request may carry megabytes of text to check; the
+/// async workers that serve every other call (health checks among them) never wait for it.
+pub async fn parse_off_runtime<R: Resource>(
+    record: R::Record,
+) -> ApiResult<Result<R, crate::domain::Violations>> {
+    tokio::task::spawn_blocking(move || R::from_record(&record))
+        .await
+        .map_err(|error| ApiError::internal(format!("validation stopped: {error}")))
 }
 
 /// AIP-134 update: `etag`, when not empty, must match what is stored.
@@ -130,7 +140,8 @@ pub async fn update<R: StandardMethods>(
             update_mask,
             R::MUTABLE_FIELDS,
         )?;
-        let value = R::from_record(&merged)
+        let value = parse_off_runtime::<R>(merged)
+            .await?
             .map_err(|violations| ApiError::InvalidArgument(violations.within(R::FIELD)))?;
         match R::update(
             store.as_ref(),

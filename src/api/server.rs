@@ -17,7 +17,9 @@ use tonic_health::server::HealthReporter;
 use super::access_log::AccessLogLayer;
 use super::agenda::AgendaApi;
 use super::auth::{AuthLayer, Authenticator};
+use super::codec_errors::CodecErrorsLayer;
 use super::connections::{ConnectionLimits, connection_budget, incoming};
+use super::deadline::DeadlineLayer;
 use super::digests::{DigestApi, PublicationNotifier};
 use super::officials::OfficialApi;
 use super::overload::OverloadLayer;
@@ -58,8 +60,6 @@ pub struct Services {
     pub readiness: crate::ops::Readiness,
 }
 
-const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-
 /// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish.
 pub async fn serve(
     config: &Config,
@@ -86,18 +86,24 @@ pub async fn serve(
     let reflection_v1 = reflection_builder().build_v1()?;
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
+    // One limit for what every service receives and sends (the list methods cut their pages
+    // to stay under it as well).
+    let max_message_bytes = config.max_message_bytes;
     let trips = TripServiceServer::new(TripApi::new(store.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     let officials = OfficialServiceServer::new(OfficialApi::new(store.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     let agenda = AgendaServiceServer::new(AgendaApi::new(store.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
 
     // WatchDigests streams never end on their own: they end when shutdown begins, or the
     // server would wait for them forever.
@@ -117,7 +123,9 @@ pub async fn serve(
         config.max_watchers,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
-    .send_compressed(CompressionEncoding::Gzip);
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(max_message_bytes)
+    .max_encoding_message_size(max_message_bytes);
     let subscriptions = SubscriptionServiceServer::new(SubscriptionApi::new(
         store.clone(),
         deliveries_queued,
@@ -126,7 +134,9 @@ pub async fn serve(
         costly_calls,
     ))
     .accept_compressed(CompressionEncoding::Gzip)
-    .send_compressed(CompressionEncoding::Gzip);
+    .send_compressed(CompressionEncoding::Gzip)
+    .max_decoding_message_size(max_message_bytes)
+    .max_encoding_message_size(max_message_bytes);
 
     let watcher = tokio::spawn(watch_health(store, readiness, health_reporter.clone()));
 
@@ -135,8 +145,9 @@ pub async fn serve(
         max_connections: connection_budget(limits.max_connections),
         handshake_timeout: limits.handshake_timeout,
     };
+    // No `.timeout(...)`: tonic would answer CANCELLED; the deadline layer answers
+    // DEADLINE_EXCEEDED (and lets an import say what it kept).
     let router = Server::builder()
-        .timeout(config.request_timeout)
         .concurrency_limit_per_connection(config.max_concurrent_requests)
         .max_concurrent_streams(limits.max_concurrent_streams)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -145,6 +156,8 @@ pub async fn serve(
         // and the token name the auth layer leaves on the response. Shedding comes before
         // auth, so a refused call costs no token lookup.
         .layer(AccessLogLayer::new(metrics))
+        .layer(CodecErrorsLayer::new(max_message_bytes))
+        .layer(DeadlineLayer::new(config.request_timeout))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)

@@ -18,6 +18,7 @@ use crate::domain::subscription::{
     Delivery, DeliveryState, Subscription, SubscriptionRequest, SubscriptionState, Target,
     redacted_url,
 };
+use crate::domain::violations::echo;
 use crate::schedule::Runner;
 use crate::store::Store;
 
@@ -89,11 +90,15 @@ fn subscription_id(field: &str, raw: &str) -> Result<ResourceId, ApiError> {
     let id = raw.strip_prefix("subscriptions/").ok_or_else(|| {
         ApiError::invalid(
             field,
-            format!("{raw:?} is not a subscription name: expected subscriptions/{{id}}"),
+            format!(
+                "{} is not a subscription name: expected subscriptions/{{id}}",
+                echo(raw)
+            ),
         )
     })?;
-    ResourceId::parse(id)
-        .map_err(|problem| ApiError::invalid(field, format!("{raw:?} has a bad id: {problem}")))
+    ResourceId::parse(id).map_err(|problem| {
+        ApiError::invalid(field, format!("{} has a bad id: {problem}", echo(raw)))
+    })
 }
 
 /// `subscriptions/{id}/deliveries/{id}`.
@@ -102,7 +107,8 @@ fn delivery_name(raw: &str) -> Result<(ResourceId, String), ApiError> {
         ApiError::invalid(
             "name",
             format!(
-                "{raw:?} is not a delivery name: expected subscriptions/{{id}}/deliveries/{{id}}"
+                "{} is not a delivery name: expected subscriptions/{{id}}/deliveries/{{id}}",
+                echo(raw)
             ),
         )
     };

@@ -222,17 +222,41 @@ fn evidence_words(evidence: &Evidence) -> String {
     format!("ListAgendaItems {}", words.join(", "))
 }
 
-/// Backslashes the characters Markdown would read as markup, so stored text prints as it is.
+/// Stored text as Markdown that prints it as it is, whoever wrote it: the characters Markdown
+/// reads as markup are backslashed (emphasis, code, links and images, raw HTML and entities,
+/// tables, headings, strikethrough), a list or quote marker at the start is defused, and line
+/// breaks become spaces, so a title cannot end its line and start a heading or a list of its
+/// own.
 pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        if matches!(
+    let mut escaped = String::with_capacity(text.len() + 8);
+    let mut characters = text.chars().peekable();
+    let mut at_start = true;
+    while let Some(character) = characters.next() {
+        if matches!(character, '\n' | '\r' | '\t') {
+            escaped.push(' ');
+            continue;
+        }
+        let markup = matches!(
             character,
-            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#'
-        ) {
+            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&' | '!'
+        );
+        // `- x`, `+ x` and `= x` open a list or underline a heading only at a line's start.
+        let marker = at_start && matches!(character, '-' | '+' | '=');
+        if markup || marker {
             escaped.push('\\');
         }
         escaped.push(character);
+        // `1. x` and `1) x` open an ordered list: the digits stay, the dot is backslashed.
+        if at_start && character.is_ascii_digit() {
+            while let Some(digit) = characters.next_if(char::is_ascii_digit) {
+                escaped.push(digit);
+            }
+            if let Some(mark) = characters.next_if(|next| matches!(next, '.' | ')')) {
+                escaped.push('\\');
+                escaped.push(mark);
+            }
+        }
+        at_start = false;
     }
     escaped
 }
@@ -259,5 +283,36 @@ fn capitalize(text: &str) -> String {
     match characters.next() {
         Some(first) => first.to_uppercase().chain(characters).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markup_in_stored_text_prints_as_text() {
+        assert_eq!(
+            escape("**Alert** [click](https://evil.example) <img src=x> ![i](y) ~~no~~ &amp; `x`"),
+            "\\*\\*Alert\\*\\* \\[click\\](https://evil.example) \\<img src=x\\> \\!\\[i\\](y) \\~\\~no\\~\\~ \\&amp; \\`x\\`"
+        );
+    }
+
+    #[test]
+    fn a_title_cannot_open_a_heading_list_or_table_of_its_own() {
+        assert_eq!(
+            escape("Talks\n# Breaking\n| a |"),
+            "Talks \\# Breaking \\| a \\|"
+        );
+        assert_eq!(escape("- nested"), "\\- nested");
+        assert_eq!(escape("+ nested"), "\\+ nested");
+        assert_eq!(escape("1945. A year"), "1945\\. A year");
+        assert_eq!(escape("3) three"), "3\\) three");
+        assert_eq!(escape("> quoted"), "\\> quoted");
+        // Inside a line the same characters are plain text and stay as they are.
+        assert_eq!(
+            escape("Blinken-Cho talks, 2025. Day 1"),
+            "Blinken-Cho talks, 2025. Day 1"
+        );
     }
 }

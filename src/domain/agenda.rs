@@ -1,6 +1,7 @@
 //! Agenda items: what was discussed or done, between whom, how cooperative or hostile.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::Hash;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use super::names::{OfficialName, TripName};
 use super::pair::CountryPair;
 use super::source::{Source, SourceRecord, parse_sources};
 use super::values::{ActorCode, CountryCode, format_date, parse_date, parse_keyword, parse_text};
-use super::violations::Violations;
+use super::violations::{Violations, echo};
 
 pub const MAX_PARTICIPANTS: usize = 50;
 pub const MAX_ACTORS: usize = 20;
@@ -107,7 +108,10 @@ impl ItemStatus {
             .into_iter()
             .find(|status| status.code() == code)
             .ok_or_else(|| {
-                format!("{raw:?} is not an item status: expected REPORTED, PLANNED or BACKGROUND")
+                format!(
+                    "{} is not an item status: expected REPORTED, PLANNED or BACKGROUND",
+                    echo(raw)
+                )
             })
     }
 
@@ -309,26 +313,29 @@ impl AgendaItem {
     }
 }
 
-/// Parses each entry under `field[i]`, rejecting repeats and overlong lists.
-fn parse_list<T: PartialEq>(
+/// Parses each entry under `field[i]`, rejecting repeats and overlong lists. An overlong list
+/// is refused on its length alone, before any entry is parsed, and repeats are found with a
+/// set: a request's cost stays linear in its size.
+fn parse_list<T: Clone + Eq + Hash>(
     raw: &[String],
     field: &str,
     max: usize,
     violations: &mut Violations,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Vec<T> {
-    if raw.len() > max {
-        violations.add(field, format!("at most {max} entries, got {}", raw.len()));
+    if violations.too_many(field, "entries", raw.len(), max) {
+        return Vec::new();
     }
     let mut parsed: Vec<T> = Vec::with_capacity(raw.len());
+    let mut seen: HashSet<T> = HashSet::with_capacity(raw.len());
     for (position, entry) in raw.iter().enumerate() {
         let Some(value) = violations.check(format!("{field}[{position}]"), parse(entry)) else {
             continue;
         };
-        if parsed.contains(&value) {
+        if !seen.insert(value.clone()) {
             violations.add(
                 format!("{field}[{position}]"),
-                format!("{entry:?} is listed twice"),
+                format!("{} is listed twice", echo(entry)),
             );
         } else {
             parsed.push(value);

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::violations::echo;
+
 /// The 16 PLOVER event types, in the order of the proto enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -85,7 +87,7 @@ impl EventType {
                 if raw.is_empty() || code == "UNSPECIFIED" {
                     "must be set to one of the 16 PLOVER event types".to_owned()
                 } else {
-                    format!("{raw:?} is not a PLOVER event type")
+                    format!("{} is not a PLOVER event type", echo(raw))
                 }
             })
     }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use super::violations::echo;
+
 /// A resource id as AIP-122 allows it here: lowercase letters, digits and `-`, 1 to 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ResourceId(String);
@@ -106,14 +108,15 @@ impl<C: Collection> Name<C> {
             .and_then(|rest| rest.strip_prefix('/'))
         else {
             return Err(format!(
-                "{raw:?} is not {} name: expected {}/{{id}}",
+                "{} is not {} name: expected {}/{{id}}",
+                echo(raw),
                 C::NOUN,
                 C::SEGMENT
             ));
         };
         ResourceId::parse(id)
             .map(Self::new)
-            .map_err(|problem| format!("{raw:?} has a bad id: {problem}"))
+            .map_err(|problem| format!("{} has a bad id: {problem}", echo(raw)))
     }
 
     pub fn id(&self) -> &ResourceId {

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::values::{CountryCode, format_date, parse_date, parse_text, parse_wikidata_id};
-use super::violations::Violations;
+use super::violations::{Violations, echo};
 
 pub const MAX_ALIASES: usize = 20;
 pub const MAX_ROLES: usize = 50;
@@ -89,7 +89,8 @@ impl RoleState {
             "SUSPENDED" => Ok(Self::Suspended),
             "ENDED" => Ok(Self::Ended),
             _ => Err(format!(
-                "{raw:?} is not a role state: ACTIVE, SUSPENDED or ENDED"
+                "{} is not a role state: ACTIVE, SUSPENDED or ENDED",
+                echo(raw)
             )),
         }
     }
@@ -100,43 +101,37 @@ impl Official {
         let mut violations = Violations::new();
         let display_name =
             violations.check("display_name", parse_text(&record.display_name, 200, true));
-        if record.aliases.len() > MAX_ALIASES {
-            violations.add(
-                "aliases",
-                format!(
-                    "at most {MAX_ALIASES} aliases, got {}",
-                    record.aliases.len()
-                ),
-            );
-        }
-        let aliases: Vec<String> = record
-            .aliases
-            .iter()
-            .enumerate()
-            .filter_map(|(position, alias)| {
-                violations.check(format!("aliases[{position}]"), parse_text(alias, 200, true))
-            })
-            .collect();
+        let aliases_too_many =
+            violations.too_many("aliases", "aliases", record.aliases.len(), MAX_ALIASES);
+        let aliases: Vec<String> = (if aliases_too_many {
+            &[]
+        } else {
+            &record.aliases[..]
+        })
+        .iter()
+        .enumerate()
+        .filter_map(|(position, alias)| {
+            violations.check(format!("aliases[{position}]"), parse_text(alias, 200, true))
+        })
+        .collect();
         let country = violations.check("country", CountryCode::parse(&record.country));
         let wikidata_id = if record.wikidata_id.is_empty() {
             None
         } else {
             violations.check("wikidata_id", parse_wikidata_id(&record.wikidata_id))
         };
-        if record.roles.len() > MAX_ROLES {
-            violations.add(
-                "roles",
-                format!("at most {MAX_ROLES} roles, got {}", record.roles.len()),
-            );
-        }
-        let roles: Vec<Role> = record
-            .roles
-            .iter()
-            .enumerate()
-            .filter_map(|(position, role)| {
-                Role::parse(role, &format!("roles[{position}]"), &mut violations)
-            })
-            .collect();
+        let roles_too_many = violations.too_many("roles", "roles", record.roles.len(), MAX_ROLES);
+        let roles: Vec<Role> = (if roles_too_many {
+            &[]
+        } else {
+            &record.roles[..]
+        })
+        .iter()
+        .enumerate()
+        .filter_map(|(position, role)| {
+            Role::parse(role, &format!("roles[{position}]"), &mut violations)
+        })
+        .collect();
         violations.finish(|| Self {
             display_name: display_name.unwrap_or_default(),
             aliases,

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::values::CountryCode;
+use super::violations::echo;
 
 /// Two distinct countries, the lower code first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,7 +23,8 @@ impl CountryPair {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let bad = || {
             format!(
-                "{raw:?} is not a country pair: expected two alpha-3 codes joined by '-', like JPN-KOR"
+                "{} is not a country pair: expected two alpha-3 codes joined by '-', like JPN-KOR",
+                echo(raw)
             )
         };
         let (a, b) = raw
@@ -31,7 +33,7 @@ impl CountryPair {
             .ok_or_else(bad)?;
         let a = CountryCode::parse(a)?;
         let b = CountryCode::parse(b)?;
-        Self::new(a, b).ok_or_else(|| format!("{raw:?} names the same country twice"))
+        Self::new(a, b).ok_or_else(|| format!("{} names the same country twice", echo(raw)))
     }
 
     pub fn first(self) -> CountryCode {

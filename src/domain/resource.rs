@@ -15,7 +15,7 @@ pub trait Resource: Sized + Send + Sync + 'static {
     /// The collection its names are in, e.g. `trips`.
     type Collection: Collection;
     /// The record it is read from and written as.
-    type Record: Serialize + DeserializeOwned + Send + Sync;
+    type Record: Serialize + DeserializeOwned + Send + Sync + 'static;
 
     /// Parses a record, naming every field that is wrong.
     fn from_record(record: &Self::Record) -> Result<Self, Violations>;

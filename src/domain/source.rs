@@ -110,11 +110,8 @@ pub fn parse_sources(
     field: &str,
     violations: &mut Violations,
 ) -> Vec<Source> {
-    if records.len() > MAX_SOURCES {
-        violations.add(
-            field,
-            format!("at most {MAX_SOURCES} sources, got {}", records.len()),
-        );
+    if violations.too_many(field, "sources", records.len(), MAX_SOURCES) {
+        return Vec::new();
     }
     records
         .iter()

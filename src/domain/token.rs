@@ -13,6 +13,7 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
 use super::ResourceId;
+use super::violations::echo;
 
 /// What a token may do. Ordered: each role may do everything the ones before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,7 +41,7 @@ impl AccessRole {
         Self::ALL
             .into_iter()
             .find(|role| role.as_str() == raw)
-            .ok_or_else(|| format!("{raw:?} is not a role: use reader, writer or admin"))
+            .ok_or_else(|| format!("{} is not a role: use reader, writer or admin", echo(raw)))
     }
 
     /// Whether a token of this role may make a call that needs `needed`.

@@ -79,14 +79,8 @@ impl Trip {
         if record.legs.is_empty() {
             violations.add("legs", "a trip needs at least one leg");
         }
-        if record.legs.len() > MAX_LEGS {
-            violations.add(
-                "legs",
-                format!("at most {MAX_LEGS} legs, got {}", record.legs.len()),
-            );
-        }
-        let legs: Vec<Option<Leg>> = record
-            .legs
+        let legs_too_many = violations.too_many("legs", "legs", record.legs.len(), MAX_LEGS);
+        let legs: Vec<Option<Leg>> = (if legs_too_many { &[] } else { &record.legs[..] })
             .iter()
             .enumerate()
             .map(|(position, leg)| Leg::parse(leg, &format!("legs[{position}]"), &mut violations))

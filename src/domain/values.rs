@@ -4,6 +4,8 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::violations::echo;
+
 /// An ISO 3166-1 alpha-3 country code, checked against the `rust_iso3166` tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode(&'static str);
@@ -12,12 +14,13 @@ impl CountryCode {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.len() != 3 || !raw.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(format!(
-                "{raw:?} is not an ISO 3166-1 alpha-3 code: expected three uppercase letters like KOR"
+                "{} is not an ISO 3166-1 alpha-3 code: expected three uppercase letters like KOR",
+                echo(raw)
             ));
         }
         rust_iso3166::from_alpha3(raw)
             .map(|country| Self(country.alpha3))
-            .ok_or_else(|| format!("{raw:?} is not an assigned ISO 3166-1 alpha-3 code"))
+            .ok_or_else(|| format!("{} is not an assigned ISO 3166-1 alpha-3 code", echo(raw)))
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -54,7 +57,8 @@ impl ActorCode {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.len() != 3 && raw.len() != 6 {
             return Err(format!(
-                "{raw:?} is not an actor code: expected a country (KOR) or a country and sector (KORGOV)"
+                "{} is not an actor code: expected a country (KOR) or a country and sector (KORGOV)",
+                echo(raw)
             ));
         }
         let (country, sector) = raw.split_at(3);
@@ -67,7 +71,9 @@ impl ActorCode {
                 .find(|known| **known == sector)
                 .ok_or_else(|| {
                     format!(
-                        "{raw:?} has an unknown sector {sector:?}: use one of {}",
+                        "{} has an unknown sector {}: use one of {}",
+                        echo(raw),
+                        echo(sector),
                         SECTORS.join(", ")
                     )
                 })?;
@@ -106,7 +112,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
                 _ => byte.is_ascii_digit(),
             });
     if !shaped {
-        return Err(format!("{raw:?} is not a date: expected YYYY-MM-DD"));
+        return Err(format!("{} is not a date: expected YYYY-MM-DD", echo(raw)));
     }
     // The shape is checked: the fields are digits. (chrono's format parser walks the pattern
     // on every call; dates are read on every response and digest line.)
@@ -117,7 +123,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     };
     let year = i32::try_from(number(0..4)).unwrap_or(0);
     NaiveDate::from_ymd_opt(year, number(5..7), number(8..10))
-        .ok_or_else(|| format!("{raw:?} is not a real calendar day"))
+        .ok_or_else(|| format!("{} is not a real calendar day", echo(raw)))
 }
 
 pub fn format_date(date: NaiveDate) -> String {
@@ -127,15 +133,24 @@ pub fn format_date(date: NaiveDate) -> String {
 
 /// An IANA time zone name, checked against the chrono-tz database.
 pub fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
-    raw.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("{raw:?} is not an IANA time zone name like Asia/Seoul"))
+    raw.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!(
+            "{} is not an IANA time zone name like Asia/Seoul",
+            echo(raw)
+        )
+    })
 }
 
 /// An RFC 3339 instant such as `2025-01-03T14:00:00Z`.
 pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw)
         .map(|instant| instant.with_timezone(&Utc))
-        .map_err(|_| format!("{raw:?} is not an RFC 3339 time like 2025-01-03T14:00:00Z"))
+        .map_err(|_| {
+            format!(
+                "{} is not an RFC 3339 time like 2025-01-03T14:00:00Z",
+                echo(raw)
+            )
+        })
 }
 
 /// Text with a length bound, counted in characters; `required` rejects empty or blank text.
@@ -155,7 +170,31 @@ pub fn parse_text(raw: &str, max_chars: usize, required: bool) -> Result<String,
     {
         return Err("must not contain control characters".into());
     }
+    if let Some((position, hidden)) = raw.chars().enumerate().find(|(_, c)| is_hidden_format(*c)) {
+        return Err(format!(
+            "must not contain bidirectional-override or zero-width characters: U+{:04X} at character {position}",
+            u32::from(hidden)
+        ));
+    }
     Ok(raw.to_owned())
+}
+
+/// Characters that change how text around them reads without showing themselves: the
+/// bidirectional embeddings, overrides and isolates (the "Trojan Source" characters), the
+/// direction marks, and the zero-width spaces. A title holding them can read one way in the
+/// digest and another in the data. The zero-width joiner and non-joiner (U+200C, U+200D) stay
+/// allowed: emoji sequences and Persian or Indic spelling need them.
+fn is_hidden_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{200E}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061C}'
+            | '\u{FEFF}'
+    )
 }
 
 /// A lowercase keyword: a context (`military`, `indo-pacific`) or a PLOVER mode (`visit`).
@@ -169,7 +208,8 @@ pub fn parse_keyword(raw: &str) -> Result<String, String> {
         Ok(raw.to_owned())
     } else {
         Err(format!(
-            "{raw:?} is not a keyword: 1 to 40 lowercase letters, digits, '-' or '_'"
+            "{} is not a keyword: 1 to 40 lowercase letters, digits, '-' or '_'",
+            echo(raw)
         ))
     }
 }
@@ -185,7 +225,7 @@ pub fn parse_wikidata_id(raw: &str) -> Result<String, String> {
     if valid {
         Ok(raw.to_owned())
     } else {
-        Err(format!("{raw:?} is not a Wikidata item id like Q312"))
+        Err(format!("{} is not a Wikidata item id like Q312", echo(raw)))
     }
 }
 
@@ -195,7 +235,7 @@ pub fn parse_url(raw: &str) -> Result<url::Url, String> {
         return Err("must be at most 2048 characters".into());
     }
     let parsed =
-        url::Url::parse(raw).map_err(|problem| format!("{raw:?} is not a URL: {problem}"))?;
+        url::Url::parse(raw).map_err(|problem| format!("{} is not a URL: {problem}", echo(raw)))?;
     match parsed.scheme() {
         "http" | "https" => Ok(parsed),
         other => Err(format!("must be an http or https URL, not {other}")),

@@ -21,6 +21,7 @@ mod errors;
 mod gdelt;
 mod helpers;
 mod import;
+mod limits;
 mod officials;
 mod operations;
 mod pagination;
