@@ -272,7 +272,7 @@ impl Import {
     }
 }
 
-fn parse_import(
+pub(crate) fn parse_import(
     message: pb::ImportAgendaItemsRequest,
 ) -> Result<(ResourceId, AgendaItem), Violations> {
     let item = message
@@ -301,7 +301,7 @@ fn parse_import(
     }
 }
 
-fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError> {
+pub(crate) fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError> {
     let mut violations = Violations::new();
     let mut filter = AgendaFilter::default();
     if !request.trip.is_empty() {
