@@ -221,6 +221,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_request_id_is_the_clients_when_short_and_printable_else_made() {
+        let mut headers = http::HeaderMap::new();
+        let made = request_id_of(&headers);
+        assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+        headers.insert(REQUEST_ID, http::HeaderValue::from_static("req-7f3a"));
+        assert_eq!(request_id_of(&headers), "req-7f3a");
+        for refused in [
+            "with space",
+            "tab\there",
+            &"x".repeat(MAX_REQUEST_ID_LEN + 1),
+        ] {
+            headers.insert(
+                REQUEST_ID,
+                http::HeaderValue::from_str(refused).expect("a header value"),
+            );
+            let id = request_id_of(&headers);
+            assert!(
+                uuid::Uuid::parse_str(&id).is_ok(),
+                "{refused:?} kept as {id:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_made_up_method_is_one_unknown_label() {
+        assert_eq!(
+            metric_path("/briefing.v1.TripService/GetTrip"),
+            "/briefing.v1.TripService/GetTrip"
+        );
+        assert_eq!(
+            metric_path("/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
+        assert_eq!(
+            metric_path("/briefing.v1.TripService/Nope"),
+            "/unknown/unknown"
+        );
+        assert_eq!(
+            metric_path("/grpc.health.v1.Health/Nope"),
+            "/unknown/unknown"
+        );
+    }
+
+    #[test]
     fn a_failure_comes_from_a_trailers_only_response() {
         let mut headers = http::HeaderMap::new();
         assert!(failure(&headers).is_none());
