@@ -1,7 +1,10 @@
 //! AIP-158 pagination: page sizes and opaque page tokens bound to the query that made them.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
 
 use super::error::{ApiError, ApiResult};
@@ -10,8 +13,102 @@ use crate::store::PageRequest;
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 500;
 
-const TOKEN_VERSION: u8 = 1;
-const TOKEN_LEN: usize = 1 + 8 + 8 + 4;
+/// Version 2: the tag is an HMAC under the server key (version 1 had a keyless checksum,
+/// which anyone could recompute to forge a position).
+const TOKEN_VERSION: u8 = 2;
+const TAG_LEN: usize = 16;
+const TOKEN_LEN: usize = 1 + 8 + 8 + TAG_LEN;
+
+tokio::task_local! {
+    /// The key of the server answering the current call, set around each call by
+    /// [`PageKeyLayer`].
+    static PAGE_KEY: PageKey;
+}
+
+/// The key page tokens are signed with. Every replica on one store reads the same key from it
+/// (`Store::server_key`), so a token one replica issues is honoured by the others.
+#[derive(Clone)]
+pub struct PageKey(Arc<[u8]>);
+
+impl PageKey {
+    pub const PURPOSE: &str = "page_tokens";
+
+    pub fn new(key: Vec<u8>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key of the current call; outside a server (checks run on their own, as the fuzz
+    /// target runs them), one random key of this process.
+    fn current() -> Self {
+        PAGE_KEY.try_with(Clone::clone).unwrap_or_else(|_| {
+            static PROCESS: std::sync::OnceLock<PageKey> = std::sync::OnceLock::new();
+            PROCESS
+                .get_or_init(|| PageKey::new(rand::random::<[u8; 32]>().to_vec()))
+                .clone()
+        })
+    }
+
+    fn tag(&self, body: &[u8]) -> [u8; TAG_LEN] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(b"briefing-page-token");
+        mac.update(body);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0; TAG_LEN];
+        tag.copy_from_slice(&full[..TAG_LEN]);
+        tag
+    }
+}
+
+/// Sets the server's [`PageKey`] around each call.
+#[derive(Clone)]
+pub struct PageKeyLayer {
+    key: PageKey,
+}
+
+impl PageKeyLayer {
+    pub fn new(key: PageKey) -> Self {
+        Self { key }
+    }
+}
+
+impl<S> tower::Layer<S> for PageKeyLayer {
+    type Service = WithPageKey<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WithPageKey {
+            inner,
+            key: self.key.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WithPageKey<S> {
+    inner: S,
+    key: PageKey,
+}
+
+impl<S, Request> tower::Service<Request> for WithPageKey<S>
+where
+    S: tower::Service<Request>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let call = self.inner.call(request);
+        Box::pin(PAGE_KEY.scope(self.key.clone(), call))
+    }
+}
 
 /// 0 → 50, above 500 → 500, negative → INVALID_ARGUMENT.
 pub fn page_size(raw: i32) -> ApiResult<usize> {
@@ -56,8 +153,8 @@ fn encode_token(fingerprint: [u8; 8], after: i64) -> String {
     bytes.push(TOKEN_VERSION);
     bytes.extend_from_slice(&fingerprint);
     bytes.extend_from_slice(&after.to_be_bytes());
-    let checksum = checksum(&bytes);
-    bytes.extend_from_slice(&checksum);
+    let tag = PageKey::current().tag(&bytes);
+    bytes.extend_from_slice(&tag);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -70,8 +167,13 @@ fn decode_token(token: &str, expected: [u8; 8]) -> ApiResult<Option<i64>> {
     if bytes.len() != TOKEN_LEN || bytes[0] != TOKEN_VERSION {
         return Err(malformed());
     }
-    let (body, sum) = bytes.split_at(TOKEN_LEN - 4);
-    if checksum(body) != sum {
+    let (body, tag) = bytes.split_at(TOKEN_LEN - TAG_LEN);
+    // Compared in constant time: a client probing tags learns nothing from the timing.
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&PageKey::current().0).expect("HMAC takes any key");
+    mac.update(b"briefing-page-token");
+    mac.update(body);
+    if mac.verify_truncated_left(tag).is_err() {
         return Err(malformed());
     }
     if body[1..9] != expected {
@@ -87,11 +189,6 @@ fn decode_token(token: &str, expected: [u8; 8]) -> ApiResult<Option<i64>> {
         return Err(malformed());
     }
     Ok(Some(after))
-}
-
-fn checksum(bytes: &[u8]) -> [u8; 4] {
-    let digest = Sha256::digest([b"briefing-page-token".as_slice(), bytes].concat());
-    [digest[0], digest[1], digest[2], digest[3]]
 }
 
 #[cfg(test)]
@@ -119,5 +216,26 @@ mod tests {
         assert!(page_request(0, &String::from_utf8(tampered).unwrap(), &"country=KOR").is_err());
         assert!(page_request(0, "not a token!", &"country=KOR").is_err());
         assert_eq!(next_page_token(None, &"x"), "");
+    }
+
+    #[tokio::test]
+    async fn a_token_is_honoured_only_under_the_key_that_signed_it() {
+        let first = PageKey::new(vec![1; 32]);
+        let second = PageKey::new(vec![2; 32]);
+        let token = PAGE_KEY
+            .scope(first.clone(), async { next_page_token(Some(7), &"f") })
+            .await;
+        let under_first = PAGE_KEY
+            .scope(first, async {
+                page_request(0, &token, &"f").map(|page| page.after)
+            })
+            .await;
+        assert_eq!(under_first.unwrap(), Some(7));
+        let under_second = PAGE_KEY
+            .scope(second, async {
+                page_request(0, &token, &"f").map(|page| page.after)
+            })
+            .await;
+        assert!(under_second.is_err());
     }
 }

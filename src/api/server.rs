@@ -23,6 +23,7 @@ use super::deadline::DeadlineLayer;
 use super::digests::{DigestApi, PublicationNotifier};
 use super::officials::OfficialApi;
 use super::overload::OverloadLayer;
+use super::paging::{PageKey, PageKeyLayer};
 use super::pb::agenda_service_server::AgendaServiceServer;
 use super::pb::digest_service_server::DigestServiceServer;
 use super::pb::official_service_server::OfficialServiceServer;
@@ -82,6 +83,15 @@ pub async fn serve(
         AuthMode::None => None,
     };
     let costly_calls = Arc::new(CostlyCalls::new(config.costly_calls));
+    let page_key = match store.server_key(PageKey::PURPOSE).await {
+        Ok(key) => PageKey::new(key),
+        // A read-only store cannot keep a new key: this process signs with its own, and its
+        // tokens are honoured by it alone.
+        Err(error) => {
+            tracing::warn!(%error, "page tokens are signed with a key of this process only: the store could not keep one");
+            PageKey::new(rand::random::<[u8; 32]>().to_vec())
+        }
+    };
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = reflection_builder().build_v1()?;
     let reflection_v1alpha = reflection_builder().build_v1alpha()?;
@@ -159,6 +169,7 @@ pub async fn serve(
         .layer(CodecErrorsLayer::new(max_message_bytes))
         .layer(DeadlineLayer::new(config.request_timeout))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
+        .layer(PageKeyLayer::new(page_key))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -436,6 +436,9 @@ pub trait Store: Send + Sync + 'static {
     async fn find_token(&self, digest: TokenDigest) -> StoreResult<Option<ApiToken>>;
     /// Marks a token revoked (once: revoking again keeps the first time) and returns it.
     async fn revoke_token(&self, name: &TokenName) -> StoreResult<ApiToken>;
+    /// The random key the servers sharing this store sign `purpose` with (page tokens),
+    /// made and stored by the first server that asks.
+    async fn server_key(&self, purpose: &str) -> StoreResult<Vec<u8>>;
 
     /// Sends the position of every publication that other processes sharing the store commit,
     /// so WatchDigests on this process hears of them promptly.

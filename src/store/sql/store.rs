@@ -288,6 +288,9 @@ macro_rules! store_impl {
             ) -> StoreResult<crate::domain::token::ApiToken> {
                 tokens::revoke(&self.writer(), name).await
             }
+            async fn server_key(&self, purpose: &str) -> StoreResult<Vec<u8>> {
+                tokens::server_key(&self.writer(), purpose).await
+            }
 
             $($own)*
         }

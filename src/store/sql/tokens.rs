@@ -74,6 +74,35 @@ macro_rules! tokens {
             row.as_ref().map(decode_token).transpose()
         }
 
+        /// The key for `purpose`: the stored one, or a new random one stored by whichever
+        /// server asks first (replicas racing all read the winner's).
+        pub(super) async fn server_key(pool: &Pool, purpose: &str) -> StoreResult<Vec<u8>> {
+            let fresh: [u8; 32] = rand::random();
+            let fresh_hex: String = fresh.iter().map(|byte| format!("{byte:02x}")).collect();
+            sqlx::query(
+                "INSERT INTO server_keys (purpose, key_hex, create_time) VALUES ($1, $2, $3) \
+                 ON CONFLICT (purpose) DO NOTHING",
+            )
+            .bind(purpose)
+            .bind(&fresh_hex)
+            .bind(crate::store::sql::now().timestamp_micros())
+            .execute(pool)
+            .await?;
+            let stored: String = sqlx::query("SELECT key_hex FROM server_keys WHERE purpose = $1")
+                .bind(purpose)
+                .fetch_one(pool)
+                .await?
+                .try_get("key_hex")?;
+            let corrupt = || StoreError::Internal(format!("stored server key {purpose:?} is not hex"));
+            if stored.len() % 2 != 0 || stored.len() < 32 {
+                return Err(corrupt());
+            }
+            (0..stored.len())
+                .step_by(2)
+                .map(|at| u8::from_str_radix(&stored[at..at + 2], 16).map_err(|_| corrupt()))
+                .collect()
+        }
+
         /// Revoking twice keeps the first time.
         pub(super) async fn revoke(pool: &Pool, name: &TokenName) -> StoreResult<ApiToken> {
             let now = crate::store::sql::now().timestamp_micros();
