@@ -40,7 +40,8 @@ class Server:
     def __init__(self, directory, *flags):
         self.log = open(Path(directory) / "server.log", "w+")
         self.process = subprocess.Popen(
-            [binary(), "serve", "--listen", "127.0.0.1:0", "--schedule=false",
+            [binary(), "serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+             "--schedule=false",
              "--database", f"sqlite://{directory}/briefing.db", *flags],
             stdout=self.log, stderr=subprocess.STDOUT,
             env={**os.environ, "BRIEFING_LOG": "warn,briefing=info", "NO_COLOR": "1"})

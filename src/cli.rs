@@ -10,7 +10,8 @@ use crate::config::{DEFAULTS, ServeArgs};
 #[derive(Debug, Parser)]
 #[command(
     name = "briefing",
-    version,
+    // The commit too (build.rs): which build runs is the first question of a bug report.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BRIEFING_BUILD_COMMIT"), ")"),
     about = "Diplomatic trips, officials and agenda items over gRPC"
 )]
 pub struct Cli {
@@ -96,10 +97,39 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A JSON array of records, or NDJSON with one record per line.
+    /// The file to read; `-` reads standard input.
     pub file: PathBuf,
+    /// What the file holds: `ndjson`, briefing's records (NDJSON, or a JSON array); `gdelt`,
+    /// a GDELT 2.0 event export as GDELT publishes it (tab-separated; plain, .gz or .zip).
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: ImportFormat,
+    #[command(flatten)]
+    pub gdelt: GdeltFilterArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Ndjson,
+    Gdelt,
+}
+
+/// Which GDELT rows to keep (with `--format gdelt`), as the feed's filters do.
+#[derive(Debug, Args)]
+pub struct GdeltFilterArgs {
+    /// Keep rows with at least one of these countries (ISO 3166-1 alpha-3, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub countries: Vec<String>,
+    /// Keep rows that at least this many sources reported.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub min_sources: u32,
+    /// Keep only the rows GDELT marks as the root event of their sentence.
+    #[arg(long)]
+    pub root_events_only: bool,
+    /// Read, map and count every row, store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

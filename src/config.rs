@@ -192,6 +192,14 @@ settings! {
     delivery_endpoint_concurrency: usize = "2", "BRIEFING_DELIVERY_ENDPOINT_CONCURRENCY",
         "Delivery attempts in flight at once to one webhook host (or one delivery directory)";
     // Operations (issue 13): the operators' HTTP listener, logs and shutdown.
+    http_listen: String = "127.0.0.1:9464", "BRIEFING_HTTP_LISTEN",
+        "Address of the operators' HTTP listener (/metrics, /livez, /readyz); port 0 picks a free port (the log says which); empty: off";
+    log_format: String = "text", "BRIEFING_LOG_FORMAT",
+        "text (for people) or json (one JSON object a line, for log collectors)";
+    shutdown_drain_seconds: u64 = "5", "BRIEFING_SHUTDOWN_DRAIN_SECONDS",
+        "Seconds the server keeps serving after SIGTERM while it reports not ready, so load balancers move away first";
+    shutdown_grace_seconds: u64 = "30", "BRIEFING_SHUTDOWN_GRACE_SECONDS",
+        "Seconds calls in flight have to finish once the server stops taking calls; a second SIGTERM or Ctrl-C exits at once";
 }
 
 /// A default, parsed from its text as the flag's value would be.
@@ -269,6 +277,33 @@ pub struct Config {
     pub max_watchers: usize,
     /// The largest message a call may send or receive, on every service.
     pub max_message_bytes: usize,
+    /// The operators' HTTP listener; None: off.
+    pub http_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
+    /// How long the server keeps serving, not ready, after the first signal.
+    pub shutdown_drain: Duration,
+    /// How long calls in flight may take to finish once the server stops taking calls.
+    pub shutdown_grace: Duration,
+}
+
+/// How log lines are written (`log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// For people: one line of text per event.
+    #[default]
+    Text,
+    /// For log collectors: one JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    fn parse(written: &str) -> anyhow::Result<Self> {
+        match written.trim() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => anyhow::bail!("log_format: {other:?} is not a format: use text or json"),
+        }
+    }
 }
 
 /// What clients may hold of the server: connections, streams and calls in flight.
@@ -479,6 +514,17 @@ impl Config {
             },
             max_watchers: resolved.max_watchers,
             max_message_bytes: resolved.max_message_bytes,
+            http_listen: match resolved.http_listen.trim() {
+                "" => None,
+                address => Some(address.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "http_listen: {address:?} is not an address and port such as 127.0.0.1:9464 (empty turns the listener off)"
+                    )
+                })?),
+            },
+            log_format: LogFormat::parse(&resolved.log_format)?,
+            shutdown_drain: Duration::from_secs(resolved.shutdown_drain_seconds),
+            shutdown_grace: Duration::from_secs(resolved.shutdown_grace_seconds),
         };
         config.check()?;
         Ok(config)

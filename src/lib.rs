@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod digest;
 pub mod domain;
 pub mod import;
+pub mod ops;
 pub mod schedule;
 pub mod startup;
 pub mod store;

@@ -8,7 +8,6 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = briefing::cli::Cli::parse();
-    briefing::startup::init_tracing();
     match briefing::startup::run(cli.command).await {
         Ok(code) => code,
         Err(error) => {

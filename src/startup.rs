@@ -8,14 +8,19 @@ use tokio::net::TcpListener;
 
 use tokio::sync::{Notify, watch};
 
-use crate::cli::{Command, DigestArgs, DigestFormat, RotateSecretKeyArgs, TokenArgs, TokenCommand};
-use crate::config::{AuthMode, Config, check_database_url};
+use crate::cli::{
+    Command, DigestArgs, DigestFormat, ImportArgs, ImportFormat, RotateSecretKeyArgs, TokenArgs,
+    TokenCommand,
+};
+use crate::config::{AuthMode, Config, LogFormat, check_database_url};
 use crate::delivery::guard::EgressGuard;
 use crate::delivery::{DeliveryDir, Egress, Worker};
 use crate::digest::default_alliances;
 use crate::domain::token::{AccessRole, ApiToken, TokenName, TokenSecret};
 use crate::domain::values::{parse_date, parse_time_zone, redacted_setting};
 use crate::import;
+use crate::ops::http::Operations;
+use crate::ops::{Metrics, Readiness, metrics};
 use crate::schedule::{
     Clock, KindSettings, RetryPolicy, Runner, RunnerSettings, Scheduler, SystemClock,
 };
@@ -35,6 +40,10 @@ pub struct Application {
     /// The SSRF guard and the delivery directory, for the API and the worker.
     egress: Egress,
     listener: TcpListener,
+    /// The operators' listener (`http_listen`), unless it is off.
+    http_listener: Option<TcpListener>,
+    metrics: Arc<Metrics>,
+    readiness: Readiness,
     /// Keeps a second server off the same SQLite file while this one runs.
     serving_lock: Option<ServingLock>,
 }
@@ -79,6 +88,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let http_listener = match config.http_listen {
+            Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+                format!("cannot listen on {address} (http_listen; empty turns it off)")
+            })?),
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new());
         let deliveries_queued = Arc::new(Notify::new());
         let settings = RunnerSettings {
             kinds: config
@@ -96,11 +112,10 @@ impl Application {
             lease: config.digest_lease,
             wait: config.digest_lease + std::time::Duration::from_secs(5),
         };
-        let runner = Arc::new(Runner::new(
-            store.clone(),
-            settings,
-            deliveries_queued.clone(),
-        ));
+        let runner = Arc::new(
+            Runner::new(store.clone(), settings, deliveries_queued.clone())
+                .with_metrics(metrics.clone()),
+        );
         Ok(Self {
             config,
             store,
@@ -108,8 +123,17 @@ impl Application {
             deliveries_queued,
             egress,
             listener,
+            http_listener,
+            metrics,
+            readiness: Readiness::new(),
             serving_lock,
         })
+    }
+
+    /// The port of the operators' listener, if it is on.
+    pub fn http_port(&self) -> Option<u16> {
+        let listener = self.http_listener.as_ref()?;
+        listener.local_addr().ok().map(|address| address.port())
     }
 
     pub fn port(&self) -> u16 {
@@ -141,10 +165,20 @@ impl Application {
                 database = %redacted_setting(&self.config.database),
                 auth,
                 tls,
+                version = metrics::VERSION,
+                commit = metrics::COMMIT,
                 "serving with auth = none on a network address: anyone who can reach it may read, change and delete everything"
             );
         } else {
-            tracing::info!(%address, database = %redacted_setting(&self.config.database), auth, tls, "serving");
+            tracing::info!(
+                %address,
+                database = %redacted_setting(&self.config.database),
+                auth,
+                tls,
+                version = metrics::VERSION,
+                commit = metrics::COMMIT,
+                "serving"
+            );
         }
         if self.config.auth == AuthMode::Token && self.store.list_tokens().await?.is_empty() {
             tracing::warn!(
@@ -157,8 +191,23 @@ impl Application {
             self.config.delivery,
             self.egress.clone(),
             self.deliveries_queued.clone(),
-        )?;
+        )?
+        .with_metrics(self.metrics.clone());
         let worker = tokio::spawn(worker.run(worker_stopped));
+        let (stop_operations, operations_stopped) = tokio::sync::oneshot::channel::<()>();
+        let operations = self.http_listener.map(|listener| {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "operators' http listener: /metrics, /livez, /readyz");
+            }
+            let operations = Operations {
+                store: self.store.clone(),
+                metrics: self.metrics.clone(),
+                readiness: self.readiness.clone(),
+            };
+            tokio::spawn(crate::ops::http::serve(listener, operations, async {
+                let _ = operations_stopped.await;
+            }))
+        });
         // The schedule starts beside the server: catch-up may take a while and must not delay serving.
         let schedule = self.config.schedule.then(|| {
             let scheduler = Arc::new(Scheduler::new(
@@ -177,6 +226,26 @@ impl Application {
             runner: self.runner,
             deliveries_queued: self.deliveries_queued,
             egress: self.egress,
+            metrics: self.metrics,
+            readiness: self.readiness.clone(),
+        };
+        // The first signal makes the server not ready; it goes on serving through the drain
+        // window, so load balancers that poll readiness move their clients away first.
+        let readiness = self.readiness;
+        let drain = self.config.shutdown_drain;
+        let grace = self.config.shutdown_grace;
+        let shutdown = async move {
+            shutdown.await;
+            readiness.start_draining();
+            tracing::info!(
+                drain_seconds = drain.as_secs(),
+                "draining: reporting not ready, still serving"
+            );
+            tokio::time::sleep(drain).await;
+            tracing::info!(
+                grace_seconds = grace.as_secs(),
+                "no longer taking calls: finishing calls in flight"
+            );
         };
         let served =
             crate::api::server::serve(&self.config, services, self.listener, shutdown).await;
@@ -191,6 +260,14 @@ impl Application {
             }
         }
         let _ = worker.await;
+        let _ = stop_operations.send(());
+        if let Some(operations) = operations {
+            match operations.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "the operators' http listener failed"),
+                Err(error) => tracing::error!(%error, "the operators' http listener stopped"),
+            }
+        }
         store.close().await;
         // Only once the store is closed may another server take the file.
         drop(self.serving_lock);
@@ -242,15 +319,30 @@ async fn rotate_secret_key(args: RotateSecretKeyArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// Sets up logging (`serve` in its configured format, the other commands as text) and runs
+/// `command`.
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
-            let config = Config::load(&args)?;
+            let config = Config::load(&args).inspect_err(|_| init_tracing(LogFormat::Text))?;
+            init_tracing(config.log_format);
+            let signals = ShutdownSignals::listen()?;
             let application = Application::build(config).await?;
-            application.run_until(shutdown_signal()).await?;
+            application.run_until(signals.first()).await?;
             tracing::info!("stopped");
             Ok(ExitCode::SUCCESS)
         }
+        other => {
+            init_tracing(LogFormat::Text);
+            run_command(other).await
+        }
+    }
+}
+
+/// Every command but `serve`.
+async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(_) => unreachable!("run() serves"),
         Command::RotateSecretKey(args) => rotate_secret_key(args).await,
         Command::Migrate(args) => {
             open_store(&args.database).await?;
@@ -262,6 +354,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Digest(args) => print_digest(args).await,
         Command::Token(args) => manage_tokens(args).await,
+        Command::Import(args) if args.format == ImportFormat::Gdelt => import_gdelt(args).await,
         Command::Import(args) => {
             let text = std::fs::read_to_string(&args.file)
                 .with_context(|| format!("cannot read {}", args.file.display()))?;
@@ -284,6 +377,46 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `briefing import --format gdelt`: maps and stores a GDELT export, then prints what it
+/// read, stored and skipped. Exits 2 when a row was malformed.
+async fn import_gdelt(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut countries = Vec::new();
+    for code in &args.gdelt.countries {
+        countries.push(
+            crate::domain::CountryCode::parse(code.trim())
+                .map_err(|problem| anyhow::anyhow!("--countries: {problem}"))?,
+        );
+    }
+    let filter = import::gdelt::Filter {
+        countries,
+        min_sources: args.gdelt.min_sources,
+        root_events_only: args.gdelt.root_events_only,
+    };
+    let input: Box<dyn std::io::Read + Send> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?,
+        )
+    };
+    let store = if args.gdelt.dry_run {
+        None
+    } else {
+        Some(open_store(&args.database.database).await?)
+    };
+    let summary = import::gdelt::import(store.as_deref(), input, filter)
+        .await
+        .with_context(|| format!("cannot import {}", args.file.display()))?;
+    let verb = if args.gdelt.dry_run { "dry run: " } else { "" };
+    println!("{verb}{summary}");
+    Ok(if summary.skipped(import::gdelt::Skip::Malformed) == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 /// `briefing digest`: compiles a day from the database, or from the demo data set in a
@@ -427,43 +560,67 @@ fn format_time(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing calls in flight");
+/// SIGTERM and SIGINT (Ctrl-C), listened for from the moment this is made: made before the
+/// server says it is serving, a signal sent as soon as it says so is never the default one
+/// that kills the process on the spot.
+pub struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
 }
 
-/// Logs to stderr; `BRIEFING_LOG` (or `RUST_LOG`) sets the filter, `info` by default.
-pub fn init_tracing() {
+impl ShutdownSignals {
+    pub fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
+    }
+
+    /// Resolves on the first signal, and from then on exits the process at once on a second:
+    /// an operator who asks twice does not wait for the drain and the grace period.
+    pub async fn first(mut self) {
+        self.next().await;
+        tracing::info!("shutting down (a second SIGTERM or Ctrl-C exits at once)");
+        tokio::spawn(async move {
+            self.next().await;
+            tracing::warn!("second signal: exiting at once, without finishing calls in flight");
+            std::process::exit(EXIT_ON_SECOND_SIGNAL);
+        });
+    }
+}
+
+/// The exit status after a second signal: 128 + SIGTERM's number, as a shell reports a
+/// process SIGTERM ended.
+const EXIT_ON_SECOND_SIGNAL: i32 = 143;
+
+/// Logs to stderr as text or JSON; `BRIEFING_LOG` (or `RUST_LOG`) sets the filter, `info`
+/// by default.
+pub fn init_tracing(format: LogFormat) {
     let filter = std::env::var("BRIEFING_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // One object a line: the event's fields at the top level, and the fields of the spans
+        // it happened in (the call's method and request_id) in `spans`.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init(),
+    };
 }

@@ -60,6 +60,9 @@ mod egress;
 #[path = "api/errors.rs"]
 mod errors;
 #[cfg(postgres_tests)]
+#[path = "api/gdelt.rs"]
+mod gdelt;
+#[cfg(postgres_tests)]
 #[path = "api/helpers.rs"]
 mod helpers;
 #[cfg(postgres_tests)]
@@ -71,6 +74,9 @@ mod limits;
 #[cfg(postgres_tests)]
 #[path = "api/officials.rs"]
 mod officials;
+#[cfg(postgres_tests)]
+#[path = "api/operations.rs"]
+mod operations;
 #[cfg(postgres_tests)]
 #[path = "api/pagination.rs"]
 mod pagination;

@@ -137,6 +137,8 @@ pub fn start_briefing(
     let mut command = Command::new(binary.unwrap_or(Path::new(env!("CARGO_BIN_EXE_briefing"))));
     command
         .args(["serve", "--listen", &address.to_string(), "--database", url])
+        // A free port each: benchmarks run several servers at once.
+        .args(["--http-listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("BRIEFING_LOG")
         .env_remove("RUST_LOG")

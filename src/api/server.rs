@@ -33,6 +33,7 @@ use super::subscriptions::SubscriptionApi;
 use super::trips::TripApi;
 use super::{BRIEFING_DESCRIPTOR_SET, ERROR_DETAILS_DESCRIPTOR_SET};
 use crate::config::{AuthMode, Config};
+use crate::ops::Readiness;
 use crate::schedule::Runner;
 use crate::store::Store;
 
@@ -53,6 +54,10 @@ pub struct Services {
     pub deliveries_queued: Arc<tokio::sync::Notify>,
     /// Where subscriptions may send: checked when one is created.
     pub egress: crate::delivery::Egress,
+    /// Each call is counted here.
+    pub metrics: Arc<crate::ops::Metrics>,
+    /// Health turns NOT_SERVING when draining starts.
+    pub readiness: crate::ops::Readiness,
 }
 
 /// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish.
@@ -67,6 +72,8 @@ pub async fn serve(
         runner,
         deliveries_queued,
         egress,
+        metrics,
+        readiness,
     } = services;
     // Before anything is served: bad certificate files stop the start, not the first client.
     let tls = config.tls.as_ref().map(super::tls::acceptor).transpose()?;
@@ -131,7 +138,7 @@ pub async fn serve(
     .max_decoding_message_size(max_message_bytes)
     .max_encoding_message_size(max_message_bytes);
 
-    let watcher = tokio::spawn(watch_store_health(store, health_reporter.clone()));
+    let watcher = tokio::spawn(watch_health(store, readiness, health_reporter.clone()));
 
     let limits = &config.transport;
     let connections = ConnectionLimits {
@@ -148,7 +155,7 @@ pub async fn serve(
         // The first layer is the outermost: the log sees every call, refused ones included,
         // and the token name the auth layer leaves on the response. Shedding comes before
         // auth, so a refused call costs no token lookup.
-        .layer(AccessLogLayer)
+        .layer(AccessLogLayer::new(metrics))
         .layer(CodecErrorsLayer::new(max_message_bytes))
         .layer(DeadlineLayer::new(config.request_timeout))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
@@ -184,7 +191,7 @@ pub async fn serve(
     };
     // In-flight calls get a grace period; a client that never reads its answer cannot hold
     // the process up past it.
-    let grace = config.request_timeout + Duration::from_secs(5);
+    let grace = config.shutdown_grace;
     let result = tokio::select! {
         served = result => served,
         () = async {
@@ -211,15 +218,21 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// SERVING while the store answers, NOT_SERVING while it does not.
-async fn watch_store_health(store: Arc<dyn Store>, reporter: HealthReporter) {
+/// SERVING while the store answers, NOT_SERVING while it does not, and from the moment the
+/// server starts draining.
+async fn watch_health(store: Arc<dyn Store>, readiness: Readiness, reporter: HealthReporter) {
     let mut last = None;
+    let mut draining = readiness.draining();
     loop {
-        let status = match store.ping().await {
-            Ok(()) => ServingStatus::Serving,
-            Err(error) => {
-                tracing::warn!(%error, "store unreachable");
-                ServingStatus::NotServing
+        let status = if readiness.is_draining() {
+            ServingStatus::NotServing
+        } else {
+            match store.ping().await {
+                Ok(()) => ServingStatus::Serving,
+                Err(error) => {
+                    tracing::warn!(%error, "store unreachable");
+                    ServingStatus::NotServing
+                }
             }
         };
         if last != Some(status) {
@@ -229,6 +242,10 @@ async fn watch_store_health(store: Arc<dyn Store>, reporter: HealthReporter) {
             tracing::info!(status = ?status, "health changed");
             last = Some(status);
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Draining shows at once, not at the next look at the store.
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = draining.changed() => {}
+        }
     }
 }

@@ -27,6 +27,7 @@ pub use retry::RetrySchedule;
 pub use signature::sign;
 
 use crate::domain::subscription::{SubscriptionState, Target};
+use crate::ops::Metrics;
 use crate::store::Store;
 use crate::store::digests::{AttemptOutcome, DueDelivery};
 use guard::{EgressGuard, GuardedResolver};
@@ -60,6 +61,8 @@ pub struct Worker {
     wake: Arc<Notify>,
     /// Attempts in flight per endpoint.
     endpoints: Arc<Mutex<HashMap<String, usize>>>,
+    /// Counts each attempt by outcome.
+    metrics: Arc<Metrics>,
 }
 
 /// The longest the worker sleeps before looking at the outbox again, even when not woken.
@@ -130,7 +133,14 @@ impl Worker {
             client,
             wake,
             endpoints: Arc::default(),
+            metrics: Arc::default(),
         })
+    }
+
+    /// Counts attempts into `metrics` (the server's) rather than into a set of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// A turn at `endpoint`, unless it has all its attempts in flight.
@@ -298,6 +308,11 @@ impl Worker {
             outcome = ?outcome,
             "delivery attempted"
         );
+        self.metrics.record_attempt(match outcome {
+            AttemptOutcome::Succeeded { .. } => "succeeded",
+            AttemptOutcome::Retry { .. } => "retry",
+            AttemptOutcome::Dead { .. } | AttemptOutcome::Gone { .. } => "dead",
+        });
         if let Err(error) = self.store.record_attempt(&delivery.id, &outcome).await {
             tracing::error!(delivery = %delivery.id, %error, "cannot record a delivery attempt");
         }

@@ -5,6 +5,7 @@
 //! messages, enums by name) and optionally the `id` to store it under. Officials are stored
 //! first, then trips, then agenda items, so references resolve whatever the file's order.
 
+pub mod gdelt;
 pub mod records;
 
 pub use records::{DEMO_DATA, Record, parse_file};

@@ -12,6 +12,7 @@ use crate::digest::{
     self, Compiled, HEADLINE_DAYS, Inputs, Side, TRAILING_DAYS, TrailingNets, UPCOMING_DAYS,
     UPCOMING_READ_LIMIT,
 };
+use crate::ops::Metrics;
 use crate::store::digests::{ClaimOutcome, PublishedDigest, RunClaim};
 use crate::store::{Store, StoreError};
 
@@ -88,6 +89,8 @@ pub struct Runner {
     owner: String,
     published: broadcast::Sender<i64>,
     deliveries_queued: Arc<Notify>,
+    /// Counts each compilation by kind and outcome, and times it.
+    metrics: Arc<Metrics>,
 }
 
 impl Runner {
@@ -104,7 +107,14 @@ impl Runner {
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
             published,
             deliveries_queued,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts runs into `metrics` (the server's) rather than into a set of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Publication positions as they are committed, by this process or (where the store
@@ -173,6 +183,24 @@ impl Runner {
                 }
             }
         }
+        let started = std::time::Instant::now();
+        let outcome = self
+            .compile_claimed(kind, day, &owner, &settings, deliver)
+            .await;
+        self.metrics
+            .record_run(kind, outcome.is_ok(), started.elapsed().as_secs_f64());
+        outcome
+    }
+
+    /// Compiles and stores a day this call has claimed, or records why it failed.
+    async fn compile_claimed(
+        &self,
+        kind: &str,
+        day: NaiveDate,
+        owner: &str,
+        settings: &KindSettings,
+        deliver: bool,
+    ) -> Result<PublishedDigest, RunError> {
         match compile_from_store(
             self.store.as_ref(),
             kind,
@@ -185,7 +213,7 @@ impl Runner {
             Ok(compiled) => {
                 let published = self
                     .store
-                    .finish_run(kind, day, &owner, &compiled, deliver)
+                    .finish_run(kind, day, owner, &compiled, deliver)
                     .await?;
                 tracing::info!(
                     digest = %compiled.digest.name(),
@@ -204,7 +232,7 @@ impl Runner {
                 tracing::warn!(kind, day = %day, %error, "digest compilation failed");
                 if let Err(record) = self
                     .store
-                    .fail_run(kind, day, &owner, &error.to_string(), None)
+                    .fail_run(kind, day, owner, &error.to_string(), None)
                     .await
                 {
                     tracing::error!(error = %record, "cannot record the failed run");

@@ -120,6 +120,23 @@ pub struct PairNet {
     pub net: f64,
 }
 
+/// The outbox as `/metrics` reports it: deliveries by state (dead ones are the dead letters),
+/// and when the oldest pending one was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub by_state: Vec<(String, i64)>,
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// A connection pool's open connections, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `reader` and `writer` on SQLite, `main` on PostgreSQL.
+    pub pool: &'static str,
+    pub size: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Cheap round trip to the database, for health checks; [`StoreError::ReadOnly`] when the
@@ -391,6 +408,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Delivery>;
     /// When the next pending delivery falls due, if any.
     async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Deliveries by state and the oldest pending one (the whole database's, every replica's).
+    async fn outbox_stats(&self) -> StoreResult<OutboxStats>;
+    /// The connection pools, as they are now.
+    fn pool_stats(&self) -> Vec<PoolStats>;
 
     /// Re-encrypts every webhook signing secret with `next` (opened with this store's key, or
     /// read as plain text), in one transaction; returns how many there were.

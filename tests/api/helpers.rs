@@ -24,6 +24,9 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// test runtime ends with the test, and with it the server task.
 pub struct TestApp {
     pub port: u16,
+    /// The operators' HTTP listener (`/metrics`, `/livez`, `/readyz`), unless the test
+    /// turned it off with `--http-listen=`.
+    pub http_port: Option<u16>,
     pub channel: Channel,
     pub trips: TripServiceClient<Channel>,
     pub officials: OfficialServiceClient<Channel>,
@@ -233,6 +236,7 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         .await
         .expect("application builds");
     let port = application.port();
+    let http_port = application.http_port();
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async {
         let _ = shutdown_requested.await;
@@ -244,6 +248,7 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
         .expect("client connects");
     TestApp {
         port,
+        http_port,
         trips: TripServiceClient::new(channel.clone()),
         officials: OfficialServiceClient::new(channel.clone()),
         agenda: AgendaServiceClient::new(channel.clone()),
@@ -256,7 +261,9 @@ pub async fn spawn_app_with_args(database_url: &str, extra_args: &[&str]) -> Tes
 }
 
 /// The flags every test server gets unless the test gives them itself: webhooks may reach the
-/// receivers on 127.0.0.1 (only that address), and file targets go under `delivery_dir`.
+/// receivers on 127.0.0.1 (only that address), and file targets go under `delivery_dir`; the
+/// operators' listener takes a free port (tests run side by side), and a stop does not wait
+/// out a drain window.
 fn test_defaults<'a>(extra_args: &[&str], delivery_dir: Option<&'a str>) -> Vec<&'a str> {
     let given = |flag: &str| {
         extra_args
@@ -266,6 +273,12 @@ fn test_defaults<'a>(extra_args: &[&str], delivery_dir: Option<&'a str>) -> Vec<
     let mut defaults = Vec::new();
     if !given("--webhook-allow-cidrs") {
         defaults.extend(["--webhook-allow-cidrs", "127.0.0.1/32"]);
+    }
+    if !given("--http-listen") {
+        defaults.extend(["--http-listen", "127.0.0.1:0"]);
+    }
+    if !given("--shutdown-drain-seconds") {
+        defaults.extend(["--shutdown-drain-seconds", "0"]);
     }
     if let Some(delivery_dir) = delivery_dir
         && !given("--delivery-dir")
@@ -674,12 +687,27 @@ where
     }
 }
 
+/// The `address` field of a log line, text (`address=…`) or JSON (`"address":"…"`).
+fn logged_address(line: &str) -> String {
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(line)
+        && let Some(serde_json::Value::String(address)) = fields.get("address")
+    {
+        return address.clone();
+    }
+    line.split_whitespace()
+        .find_map(|field| field.strip_prefix("address="))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned()
+}
+
 /// The real `briefing serve` binary on `127.0.0.1:0`: it binds a free port itself and logs
 /// the address it got (`serving address=…`), which [`ServerProcess::start`] reads. No test
 /// guesses a free port.
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub address: String,
+    /// `http://ADDRESS` of the operators' listener, unless it is off.
+    pub http_address: Option<String>,
     /// Every line the process wrote to stderr, as it arrives.
     pub log: std::sync::mpsc::Receiver<String>,
     /// Every line so far, for messages when a test fails.
@@ -726,15 +754,20 @@ impl ServerProcess {
         let mut server = Self {
             child,
             address: String::new(),
+            http_address: None,
             log,
             history,
         };
         let line = server.wait_for_log("serving");
-        let address = line
-            .split_whitespace()
-            .find_map(|field| field.strip_prefix("address="))
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        server.address = format!("http://{address}");
+        server.address = format!("http://{}", logged_address(&line));
+        let http_off = extra_args.contains(&"--http-listen=")
+            || extra_args
+                .windows(2)
+                .any(|pair| pair[0] == "--http-listen" && pair[1].is_empty());
+        if !http_off {
+            let line = server.wait_for_log("operators' http listener");
+            server.http_address = Some(format!("http://{}", logged_address(&line)));
+        }
         server
     }
 

@@ -56,7 +56,7 @@ class Server:
         self.log_path = Path(directory) / "server.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [binary, "serve", "--demo", "--listen", "127.0.0.1:0",
+            [binary, "serve", "--demo", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
              "--database", f"sqlite://{directory}/briefing.db"],
             stdout=subprocess.DEVNULL,
             stderr=self.log,

@@ -129,6 +129,13 @@ crate::store::sql::store_impl!(PostgresStore, {
     }
     /// Forwards NOTIFYs of publications committed by any replica; reconnects after a lost
     /// connection (WatchDigests also polls, so nothing is lost while it is down).
+    fn pool_stats(&self) -> Vec<crate::store::PoolStats> {
+        vec![crate::store::PoolStats {
+            pool: "main",
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }]
+    }
     fn forward_publications(&self, sender: broadcast::Sender<i64>) {
         let pool = self.pool.clone();
         let task = tokio::spawn(async move {

@@ -257,6 +257,9 @@ macro_rules! store_impl {
             async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
                 subscriptions::next_due(self.reader()).await
             }
+            async fn outbox_stats(&self) -> StoreResult<crate::store::OutboxStats> {
+                subscriptions::outbox_stats(self.reader()).await
+            }
             async fn create_token(
                 &self,
                 token: &crate::domain::token::ApiToken,

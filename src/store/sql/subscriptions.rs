@@ -450,6 +450,23 @@ macro_rules! subscriptions {
             .await?;
             Ok(next.map(from_micros))
         }
+
+        pub(super) async fn outbox_stats(pool: &Pool) -> StoreResult<crate::store::OutboxStats> {
+            let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT state, CAST(COUNT(*) AS BIGINT), CAST(MIN(create_time) AS BIGINT) \
+                 FROM deliveries GROUP BY state ORDER BY state",
+            )
+            .fetch_all(pool)
+            .await?;
+            let oldest_pending = rows
+                .iter()
+                .find(|(state, _, _)| state == "pending")
+                .and_then(|(_, _, oldest)| oldest.map(from_micros));
+            Ok(crate::store::OutboxStats {
+                by_state: rows.into_iter().map(|(state, count, _)| (state, count)).collect(),
+                oldest_pending,
+            })
+        }
     };
 }
 

@@ -353,6 +353,16 @@ crate::store::sql::store_impl!(SqliteStore, {
     }
     /// One process serves a SQLite file, and its runner already tells its own watchers.
     fn forward_publications(&self, _sender: tokio::sync::broadcast::Sender<i64>) {}
+    fn pool_stats(&self) -> Vec<crate::store::PoolStats> {
+        [("reader", &self.reader), ("writer", &self.writer)]
+            .into_iter()
+            .map(|(name, pool)| crate::store::PoolStats {
+                pool: name,
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            })
+            .collect()
+    }
 });
 
 /// Why SQLite would open `path` read-only (the file's permissions, an immutable file, a

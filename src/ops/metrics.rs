@@ -1,0 +1,211 @@
+//! What `/metrics` reports, in the Prometheus text format: the events the server sees as they
+//! happen (calls, digest runs, delivery attempts) counted here, and what the store holds
+//! (deliveries by state, the outbox, the pool) read from it at each scrape (`http.rs`), so
+//! every replica on one PostgreSQL database reports the same outbox.
+//!
+//! One [`Metrics`] per server, handed to the layers that record into it: the tests run many
+//! servers in one process, and each must count only its own. Every label takes few values:
+//! gRPC methods are the served ones (an unknown path is counted as `unknown`), codes are
+//! gRPC's 17, kinds are the configured digest kinds. Names follow Prometheus' naming guide:
+//! `briefing_` first, the unit last, `_total` on counters.
+
+use prometheus::{
+    Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
+
+/// The version of this build and the commit it was built from (`build.rs`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const COMMIT: &str = env!("BRIEFING_BUILD_COMMIT");
+
+/// Seconds, from a fast read (1 ms) to a slow stream start or compile (10 s).
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// Seconds a digest takes to compile: from an empty day to a GDELT-sized one.
+const RUN_BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The server's metrics and the registry `/metrics` encodes.
+pub struct Metrics {
+    registry: Registry,
+    /// service, method, code.
+    calls: IntCounterVec,
+    /// service, method.
+    call_duration: HistogramVec,
+    /// kind, state (`done` or `failed`).
+    runs: IntCounterVec,
+    /// kind.
+    run_duration: HistogramVec,
+    /// outcome: `succeeded`, `retry` or `dead`.
+    attempts: IntCounterVec,
+    /// Read from the store at each scrape: deliveries by state.
+    pub deliveries: IntGaugeVec,
+    pub outbox_depth: IntGauge,
+    pub outbox_oldest_age: Gauge,
+    /// pool (`reader` and `writer` on SQLite, `main` on PostgreSQL), state (`in_use`, `idle`).
+    pub pool_connections: IntGaugeVec,
+    pub store_up: IntGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("briefing".to_owned()), None)
+            .expect("the prefix `briefing` is a valid metric name");
+        let register = |collector: Box<dyn prometheus::core::Collector>| {
+            registry
+                .register(collector)
+                .expect("each metric is registered once, under a valid name");
+        };
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "build_info",
+                "The version and commit of this build; always 1",
+            ),
+            &["version", "commit"],
+        )
+        .expect("valid metric");
+        build.with_label_values(&[VERSION, COMMIT]).set(1);
+        register(Box::new(build));
+        let calls = IntCounterVec::new(
+            Opts::new(
+                "grpc_server_handled_total",
+                "gRPC calls answered, by service, method and status code",
+            ),
+            &["service", "method", "code"],
+        )
+        .expect("valid metric");
+        register(Box::new(calls.clone()));
+        let call_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "grpc_server_handling_seconds",
+                "Time from a call's arrival to its response headers (a stream's start), in seconds",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["service", "method"],
+        )
+        .expect("valid metric");
+        register(Box::new(call_duration.clone()));
+        let runs = IntCounterVec::new(
+            Opts::new(
+                "digest_runs_total",
+                "Digest compilations this server ran, by kind and how they ended (done or failed)",
+            ),
+            &["kind", "state"],
+        )
+        .expect("valid metric");
+        register(Box::new(runs.clone()));
+        let run_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "digest_run_duration_seconds",
+                "Time to compile and store a digest, in seconds",
+            )
+            .buckets(RUN_BUCKETS.to_vec()),
+            &["kind"],
+        )
+        .expect("valid metric");
+        register(Box::new(run_duration.clone()));
+        let attempts = IntCounterVec::new(
+            Opts::new(
+                "delivery_attempts_total",
+                "Delivery attempts this server made, by outcome: succeeded, retry (failed, tried again later) or dead (failed for good)",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        register(Box::new(attempts.clone()));
+        let deliveries = IntGaugeVec::new(
+            Opts::new(
+                "deliveries",
+                "Deliveries in the store, by state; dead ones are the dead letters",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        register(Box::new(deliveries.clone()));
+        let outbox_depth = IntGauge::new(
+            "outbox_depth",
+            "Deliveries waiting to be made (state pending)",
+        )
+        .expect("valid metric");
+        register(Box::new(outbox_depth.clone()));
+        let outbox_oldest_age = Gauge::new(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest pending delivery, in seconds; 0 when none is pending",
+        )
+        .expect("valid metric");
+        register(Box::new(outbox_oldest_age.clone()));
+        let pool_connections = IntGaugeVec::new(
+            Opts::new(
+                "db_pool_connections",
+                "Open database connections, by pool and state (in_use or idle)",
+            ),
+            &["pool", "state"],
+        )
+        .expect("valid metric");
+        register(Box::new(pool_connections.clone()));
+        let store_up = IntGauge::new(
+            "store_up",
+            "1 when the store answered the last scrape, 0 when it did not",
+        )
+        .expect("valid metric");
+        register(Box::new(store_up.clone()));
+        Self {
+            registry,
+            calls,
+            call_duration,
+            runs,
+            run_duration,
+            attempts,
+            deliveries,
+            outbox_depth,
+            outbox_oldest_age,
+            pool_connections,
+            store_up,
+        }
+    }
+
+    /// A gRPC call answered: `path` is `/package.Service/Method`, `code` gRPC's name of it.
+    pub fn record_call(&self, path: &str, code: &str, seconds: f64) {
+        let (service, method) = split_path(path);
+        self.calls.with_label_values(&[service, method, code]).inc();
+        self.call_duration
+            .with_label_values(&[service, method])
+            .observe(seconds);
+    }
+
+    /// A digest run of `kind` ended, `done` or `failed`, after `seconds`.
+    pub fn record_run(&self, kind: &str, done: bool, seconds: f64) {
+        let state = if done { "done" } else { "failed" };
+        self.runs.with_label_values(&[kind, state]).inc();
+        self.run_duration
+            .with_label_values(&[kind])
+            .observe(seconds);
+    }
+
+    /// A delivery attempt ended: `succeeded`, `retry` or `dead`.
+    pub fn record_attempt(&self, outcome: &str) {
+        self.attempts.with_label_values(&[outcome]).inc();
+    }
+
+    /// Everything, in the Prometheus text format.
+    pub fn encode(&self) -> prometheus::Result<String> {
+        prometheus::TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+}
+
+/// The service and method of a gRPC path; paths that are not `/service/method` (which no
+/// served method has) are `unknown`, so a client cannot make new label values at will.
+fn split_path(path: &str) -> (&str, &str) {
+    match path.trim_start_matches('/').split_once('/') {
+        Some((service, method)) if !service.is_empty() && !method.contains('/') => {
+            (service, method)
+        }
+        _ => ("unknown", "unknown"),
+    }
+}
