@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{DEFAULTS, ServeArgs};
-use crate::import::source::InputFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -126,12 +125,15 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The records: a file, or - for standard input; plain or gzip (told by its content).
+    /// The file to read; `-` reads standard input. Plain or gzip, told by its content.
     pub file: PathBuf,
-    /// How the records are laid out: one per line, or one JSON array.
+    /// What the file holds: `ndjson`, briefing's records one per line; `json`, a JSON array
+    /// of them; `gdelt`, a GDELT 2.0 event export as GDELT publishes it (tab-separated; plain,
+    /// .gz or .zip).
     #[arg(long, value_enum, default_value = "ndjson")]
-    pub format: InputFormat,
-    /// Check every record and report every bad one; write nothing (the database is not opened).
+    pub format: ImportFormat,
+    /// Check every record (map every GDELT row) and report every bad one; write nothing (the
+    /// database is not opened).
     #[arg(long)]
     pub dry_run: bool,
     /// Records written per batch, one transaction each: at a bad record the batches before
@@ -139,7 +141,30 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_size: u32,
     #[command(flatten)]
+    pub gdelt: GdeltFilterArgs,
+    #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Ndjson,
+    Json,
+    Gdelt,
+}
+
+/// Which GDELT rows to keep (with `--format gdelt`), as the feed's filters do.
+#[derive(Debug, Args)]
+pub struct GdeltFilterArgs {
+    /// Keep rows with at least one of these countries (ISO 3166-1 alpha-3, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub countries: Vec<String>,
+    /// Keep rows that at least this many sources reported.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub min_sources: u32,
+    /// Keep only the rows GDELT marks as the root event of their sentence.
+    #[arg(long)]
+    pub root_events_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -60,6 +60,9 @@ mod egress;
 #[path = "api/errors.rs"]
 mod errors;
 #[cfg(postgres_tests)]
+#[path = "api/gdelt.rs"]
+mod gdelt;
+#[cfg(postgres_tests)]
 #[path = "api/helpers.rs"]
 mod helpers;
 #[cfg(postgres_tests)]

@@ -272,7 +272,7 @@ impl Import {
     }
 }
 
-fn parse_import(
+pub(crate) fn parse_import(
     message: pb::ImportAgendaItemsRequest,
 ) -> Result<(ResourceId, AgendaItem), Violations> {
     let item = message
@@ -301,7 +301,7 @@ fn parse_import(
     }
 }
 
-fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError> {
+pub(crate) fn filter(request: &pb::ListAgendaItemsRequest) -> Result<AgendaFilter, ApiError> {
     let mut violations = Violations::new();
     let mut filter = AgendaFilter::default();
     if !request.trip.is_empty() {
@@ -428,6 +428,10 @@ pub fn from_proto(item: pb::AgendaItem) -> Result<(AgendaItemRecord, String, Str
             Err(_) => item.status.to_string(),
         },
         hedged: item.hedged,
+        goldstein_scale: item.goldstein_scale,
+        num_sources: count(item.num_sources, "num_sources", &mut violations),
+        num_articles: count(item.num_articles, "num_articles", &mut violations),
+        num_mentions: count(item.num_mentions, "num_mentions", &mut violations),
     };
     violations
         .within("agenda_item")
@@ -482,7 +486,19 @@ fn record_to_proto(stored: Stored<AgendaItemRecord>, event_type: EventType) -> p
         notes: record.notes,
         status: status_to_proto(&record.status).into(),
         hedged: record.hedged,
+        goldstein_scale: record.goldstein_scale,
+        num_sources: i32::try_from(record.num_sources).unwrap_or(i32::MAX),
+        num_articles: i32::try_from(record.num_articles).unwrap_or(i32::MAX),
+        num_mentions: i32::try_from(record.num_mentions).unwrap_or(i32::MAX),
     }
+}
+
+/// A count a client sent: 0 or more.
+fn count(raw: i32, field: &str, violations: &mut Violations) -> u32 {
+    u32::try_from(raw).unwrap_or_else(|_| {
+        violations.add(field, format!("must be 0 or more, got {raw}"));
+        0
+    })
 }
 
 /// A stored record as a response; its event type was checked when it was stored.

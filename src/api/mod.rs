@@ -13,6 +13,7 @@ pub mod officials;
 pub mod overload;
 pub mod paging;
 pub mod rate_limit;
+pub mod requests;
 pub mod resource;
 pub mod server;
 pub mod subscriptions;

@@ -104,7 +104,7 @@ impl OfficialService for OfficialApi {
     }
 }
 
-fn filter(request: &pb::ListOfficialsRequest) -> Result<OfficialFilter, ApiError> {
+pub(crate) fn filter(request: &pb::ListOfficialsRequest) -> Result<OfficialFilter, ApiError> {
     let mut violations = Violations::new();
     let mut filter = OfficialFilter::default();
     if !request.country.is_empty() {
@@ -120,7 +120,7 @@ fn filter(request: &pb::ListOfficialsRequest) -> Result<OfficialFilter, ApiError
         .map_err(ApiError::InvalidArgument)
 }
 
-fn from_proto(official: pb::Official) -> (OfficialRecord, String, String) {
+pub(crate) fn from_proto(official: pb::Official) -> (OfficialRecord, String, String) {
     let record = OfficialRecord {
         display_name: official.display_name,
         aliases: official.aliases,

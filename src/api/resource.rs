@@ -264,6 +264,10 @@ impl StandardMethods for AgendaItem {
         "notes",
         "status",
         "hedged",
+        "goldstein_scale",
+        "num_sources",
+        "num_articles",
+        "num_mentions",
     ];
 
     async fn get(store: &dyn Store, id: &ResourceId) -> StoreResult<Stored<Self>> {

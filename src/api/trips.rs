@@ -109,7 +109,7 @@ impl TripService for TripApi {
     }
 }
 
-fn filter(request: &pb::ListTripsRequest) -> Result<TripFilter, ApiError> {
+pub(crate) fn filter(request: &pb::ListTripsRequest) -> Result<TripFilter, ApiError> {
     let mut violations = Violations::new();
     let mut filter = TripFilter::default();
     if !request.traveler.is_empty() {
@@ -138,7 +138,7 @@ fn filter(request: &pb::ListTripsRequest) -> Result<TripFilter, ApiError> {
 }
 
 /// The record a client sent, with its name and etag; bad timestamps are reported under `trip.`.
-fn from_proto(trip: pb::Trip) -> Result<(TripRecord, String, String), ApiError> {
+pub(crate) fn from_proto(trip: pb::Trip) -> Result<(TripRecord, String, String), ApiError> {
     let mut violations = Violations::new();
     let record = TripRecord {
         title: trip.title,

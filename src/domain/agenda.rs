@@ -54,6 +54,22 @@ pub struct AgendaItemRecord {
     /// The source hedges the fact ("reportedly", "allegedly").
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hedged: bool,
+    /// A machine coder's Goldstein score for the event (GDELT), -10..+10; kept beside the
+    /// PLOVER intensity, never instead of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goldstein_scale: Option<f64>,
+    /// How many distinct sources, articles and mentions reported the event, as a machine
+    /// coder counted them (GDELT); 0 when not counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_sources: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_articles: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub num_mentions: u32,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 /// What an item's date means, and so whether it scores that day's digest.
@@ -121,6 +137,10 @@ pub struct AgendaItem {
     pub notes: String,
     pub status: ItemStatus,
     pub hedged: bool,
+    pub goldstein_scale: Option<f64>,
+    pub num_sources: u32,
+    pub num_articles: u32,
+    pub num_mentions: u32,
 }
 
 impl AgendaItem {
@@ -186,6 +206,16 @@ impl AgendaItem {
         let sources = parse_sources(&record.sources, "sources", &mut violations);
         let notes = violations.check("notes", parse_text(&record.notes, 2000, false));
         let status = violations.check("status", ItemStatus::parse(&record.status));
+        let goldstein_scale = record.goldstein_scale.and_then(|raw| {
+            violations.check(
+                "goldstein_scale",
+                if (-10.0..=10.0).contains(&raw) {
+                    Ok(raw)
+                } else {
+                    Err(format!("must be from -10 to 10, got {raw}"))
+                },
+            )
+        });
         violations.finish(|| Self {
             title: title.unwrap_or_default(),
             summary: summary.unwrap_or_default(),
@@ -203,6 +233,10 @@ impl AgendaItem {
             notes: notes.unwrap_or_default(),
             status: status.expect("checked"),
             hedged: record.hedged,
+            goldstein_scale,
+            num_sources: record.num_sources,
+            num_articles: record.num_articles,
+            num_mentions: record.num_mentions,
         })
     }
 
@@ -233,6 +267,10 @@ impl AgendaItem {
                 status => status.code().to_owned(),
             },
             hedged: self.hedged,
+            goldstein_scale: self.goldstein_scale,
+            num_sources: self.num_sources,
+            num_articles: self.num_articles,
+            num_mentions: self.num_mentions,
         }
     }
 

@@ -7,6 +7,7 @@
 //! first, then trips, then agenda items (of the whole demo set; of each batch of a file), so
 //! references resolve whatever the order.
 
+pub mod gdelt;
 pub mod records;
 pub mod source;
 pub mod stream;

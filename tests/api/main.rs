@@ -18,6 +18,7 @@ mod digests;
 mod durability;
 mod egress;
 mod errors;
+mod gdelt;
 mod helpers;
 mod import;
 mod officials;

@@ -26,6 +26,8 @@ struct DigestRecord<'a> {
     #[serde(borrow)]
     status: std::borrow::Cow<'a, str>,
     hedged: bool,
+    num_sources: u32,
+    num_articles: u32,
     /// Counted, not read: the digest ranks by the number of sources; the items it cites
     /// are read again in full.
     sources: Vec<serde::de::IgnoredAny>,
@@ -211,6 +213,11 @@ fn decode_for_digest(
         notes: String::new(),
         status: crate::domain::ItemStatus::parse(&record.status).map_err(invalid)?,
         hedged: record.hedged,
+        // Not read by the digest, which ranks by sources and articles.
+        goldstein_scale: None,
+        num_sources: record.num_sources,
+        num_articles: record.num_articles,
+        num_mentions: 0,
     };
     Ok(Stored {
         id,
