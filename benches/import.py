@@ -21,7 +21,7 @@ import tempfile
 import time
 
 COUNTRIES = ["USA", "KOR", "JPN", "CHN", "RUS", "PRK", "FRA", "DEU", "GBR", "IND"]
-EVENT_TYPES = ["CONSULT", "COOPERATE", "AID", "ACCUSE", "THREATEN", "PROTEST", "DEMAND"]
+EVENT_TYPES = ["CONSULT", "COOPERATE", "AID", "ACCUSE", "THREATEN", "PROTEST"]
 
 
 def write_records(path, count):

@@ -126,13 +126,15 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The file to read, or - for standard input; plain or gzip (told by its content), and
-    /// for GDELT exports zip too.
+    /// The file to read; `-` reads standard input. Plain or gzip, told by its content.
     pub file: PathBuf,
-    /// What the file holds (see `--help`).
+    /// What the file holds: `ndjson`, briefing's records one per line; `json`, a JSON array
+    /// of them; `gdelt`, a GDELT 2.0 event export as GDELT publishes it (tab-separated; plain,
+    /// .gz or .zip).
     #[arg(long, value_enum, default_value = "ndjson")]
     pub format: ImportFormat,
-    /// Check every record and report every bad one; write nothing (the database is not opened).
+    /// Check every record (map every GDELT row) and report every bad one; write nothing (the
+    /// database is not opened).
     #[arg(long)]
     pub dry_run: bool,
     /// Records written per batch, one transaction each: at a bad record the batches before

@@ -405,11 +405,12 @@ async fn run_command(command: Command) -> anyhow::Result<ExitCode> {
 /// `briefing import FILE|-`: each bad record on stderr as `line N: field: problem`, then a
 /// summary line on stdout; exit code 2 when a record was bad.
 async fn import_records(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        ImportFormat::Json => import::source::InputFormat::Json,
+        _ => import::source::InputFormat::Ndjson,
+    };
     let options = import::stream::Options {
-        format: match args.format {
-            ImportFormat::Json => import::source::InputFormat::Json,
-            _ => import::source::InputFormat::Ndjson,
-        },
+        format,
         batch_size: args.batch_size as usize,
         dry_run: args.dry_run,
     };

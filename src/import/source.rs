@@ -18,7 +18,7 @@ use serde::de::{SeqAccess, Visitor};
 use super::Record;
 
 /// How the records of an import file are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
     /// One JSON record per line; blank lines are skipped.
     Ndjson,
@@ -53,10 +53,23 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
 /// input ends or `visit` breaks. A problem that ends the reading (a JSON array broken off, a
 /// read that fails) is handed over as the last record.
 pub fn for_each_record(
-    input: Box<dyn BufRead + Send>,
+    mut input: Box<dyn BufRead + Send>,
     format: InputFormat,
     visit: impl FnMut(u64, ReadRecord) -> ControlFlow<()>,
 ) {
+    // A record is an object, so NDJSON never starts with `[`: such a file is a JSON array
+    // whatever --format says (`briefing import demo.json` works).
+    let starts_an_array = input.fill_buf().is_ok_and(|start| {
+        start
+            .iter()
+            .find(|byte| !byte.is_ascii_whitespace())
+            .is_some_and(|byte| *byte == b'[')
+    });
+    let format = if starts_an_array {
+        InputFormat::Json
+    } else {
+        format
+    };
     match format {
         InputFormat::Ndjson => for_each_line(input, visit),
         InputFormat::Json => for_each_element(input, visit),
