@@ -706,20 +706,31 @@ pub fn init_tracing(format: LogFormat) {
     let filter = std::env::var("BRIEFING_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _, filter::Targets};
+    // sqlx's slow-acquire events are counted for /metrics whatever the log shows.
+    let pool_waits = crate::ops::pool_waits::PoolWaitCounter.with_filter(
+        Targets::new().with_target(crate::ops::pool_waits::TARGET, tracing::Level::TRACE),
+    );
+    let log = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let log = match format {
+        LogFormat::Text => log
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init(),
+            .with_filter(EnvFilter::new(filter))
+            .boxed(),
         // One object a line: the event's fields at the top level, and the fields of the spans
         // it happened in (the call's method and request_id) in `spans`.
-        LogFormat::Json => builder
+        LogFormat::Json => log
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(true)
-            .try_init(),
+            .with_filter(EnvFilter::new(filter))
+            .boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(log)
+        .with(pool_waits)
+        .try_init();
 }

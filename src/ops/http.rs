@@ -82,6 +82,10 @@ async fn metrics(State(operations): State<Operations>) -> Response {
 /// values.
 async fn refresh_from_store(operations: &Operations) {
     let metrics = &operations.metrics;
+    let waits = super::pool_waits::waits();
+    metrics
+        .pool_waits
+        .inc_by(waits.saturating_sub(metrics.pool_waits.get()));
     for pool in operations.store.pool_stats() {
         let in_use = pool.size.saturating_sub(pool.idle);
         for (state, count) in [("in_use", in_use), ("idle", pool.idle)] {

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub outbox_oldest_age: Gauge,
     /// pool (`reader` and `writer` on SQLite, `main` on PostgreSQL), state (`in_use`, `idle`).
     pub pool_connections: IntGaugeVec,
+    /// Acquires that waited for a connection (see `pool_waits`).
+    pub pool_waits: prometheus::IntCounter,
     pub store_up: IntGauge,
 }
 
@@ -149,6 +151,12 @@ impl Metrics {
         )
         .expect("valid metric");
         register(Box::new(pool_connections.clone()));
+        let pool_waits = prometheus::IntCounter::new(
+            "db_pool_waits_total",
+            "Database calls that waited for a pool connection to come free (longer than 1 ms)",
+        )
+        .expect("valid metric");
+        register(Box::new(pool_waits.clone()));
         let store_up = IntGauge::new(
             "store_up",
             "1 when the store answered the last scrape, 0 when it did not",
@@ -166,6 +174,7 @@ impl Metrics {
             outbox_depth,
             outbox_oldest_age,
             pool_connections,
+            pool_waits,
             store_up,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod metrics;
+pub mod pool_waits;
 pub mod readiness;
 
 pub use metrics::Metrics;

@@ -110,6 +110,11 @@ pub enum Precondition {
 }
 
 /// The outcome of one item of a bulk import.
+/// An acquire that takes longer than this waited for a connection to come free (one that finds
+/// an idle connection takes microseconds): every pool reports it to sqlx's tracing target
+/// `sqlx::pool::acquire`, where `/metrics` counts it.
+pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+
 pub type ImportOutcome = Result<ResourceId, StoreError>;
 
 /// The outcome of an all-or-nothing batch: how many items were stored, or the position in the

@@ -370,6 +370,47 @@ async fn after_a_clean_sigterm_the_database_file_alone_holds_every_acknowledged_
     store.close().await;
 }
 
+/// Calls that wait for a pool connection are counted: 64 writes at once on a pool that cannot
+/// serve them all at once (SQLite has one writer; PostgreSQL's pool is 16), counted from
+/// sqlx's own report of each slow acquire in the server process.
+#[tokio::test]
+async fn calls_that_wait_for_a_pool_connection_are_counted() {
+    let (_database, url) = fresh_database().await;
+    let mut server = ServerProcess::start(&url, &["--schedule=false"]);
+    let channel = server.connect().await;
+    let base = server
+        .http_address
+        .clone()
+        .expect("the operators' listener");
+    let before = sample(
+        &samples(&get(&base, "/metrics").await.1),
+        "briefing_db_pool_waits_total",
+    );
+    let writes = (0..64).map(|number| {
+        let mut officials = OfficialServiceClient::new(channel.clone());
+        async move {
+            officials
+                .create_official(pb::CreateOfficialRequest {
+                    official: Some(official(&format!("Official {number}"), "FRA")),
+                    official_id: format!("waiting-{number}"),
+                })
+                .await
+                .expect("create")
+        }
+    });
+    futures::future::join_all(writes).await;
+    let after = sample(
+        &samples(&get(&base, "/metrics").await.1),
+        "briefing_db_pool_waits_total",
+    );
+    assert!(
+        after > before,
+        "64 concurrent writes waited for no connection: {before} then {after}"
+    );
+    let status = server.signal_and_wait("TERM").await;
+    assert!(status.success(), "{status:?}");
+}
+
 /// `--log-format json`: every line is a JSON object, and the call's line carries the request
 /// id the client sent, which the response returns too; a call without one gets a made one.
 #[tokio::test]

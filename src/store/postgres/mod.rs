@@ -94,6 +94,8 @@ impl PostgresStore {
             .max_connections(16)
             // A call fails with UNAVAILABLE soon after the database goes away, rather than hang.
             .acquire_timeout(Duration::from_secs(3))
+            .acquire_slow_threshold(crate::store::POOL_WAIT)
+            .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .connect_with(options)
             .await
             .map_err(|error| {

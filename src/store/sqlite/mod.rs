@@ -156,6 +156,8 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .acquire_slow_threshold(crate::store::POOL_WAIT)
+            .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .connect_with(
                 options
                     .clone()
@@ -189,6 +191,8 @@ impl SqliteStore {
             .max_connections(u32::try_from(cores).unwrap_or(2))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .acquire_slow_threshold(crate::store::POOL_WAIT)
+            .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .connect_with(
                 options
                     .clone()
