@@ -108,7 +108,7 @@ async fn migrate_creates_the_schema_and_says_so() {
 }
 
 /// `briefing digest … | head -1`: the reader closes the pipe after one line; the command ends
-/// quietly with success instead of panicking on the broken pipe.
+/// quietly (exit 0, or SIGPIPE as Unix tools do) instead of panicking on the broken pipe.
 #[test]
 fn a_digest_piped_into_a_reader_that_stops_early_ends_quietly() {
     use std::process::Stdio;
@@ -125,9 +125,48 @@ fn a_digest_piped_into_a_reader_that_stops_early_ends_quietly() {
     let output = child.wait_with_output().expect("briefing digest ends");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        output.status.success(),
+        output.status.success()
+            || std::os::unix::process::ExitStatusExt::signal(&output.status) == Some(13),
         "exit {:?}; stderr: {stderr}",
-        output.status.code()
+        output.status
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
+
+/// `briefing token list | true`: every one-shot command whose reader goes away ends quietly
+/// (exit 0, or 141 for SIGPIPE as Unix tools do), never with a panic.
+#[tokio::test]
+async fn a_token_list_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::Stdio;
+    let (_database, url) = fresh_database().await;
+    for name in ["desk1", "desk2", "desk3"] {
+        let made = briefing(&[
+            "token",
+            "create",
+            "--name",
+            name,
+            "--role",
+            "reader",
+            "--database",
+            &url,
+        ]);
+        assert!(made.status.success(), "{made:?}");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_briefing"))
+        .args(["token", "list", "--database", &url])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run briefing token list");
+    drop(child.stdout.take().expect("stdout"));
+    let output = child.wait_with_output().expect("briefing token list ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || output.status.signal() == Some(13),
+        "exit {:?}; stderr: {stderr}",
+        output.status
     );
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
