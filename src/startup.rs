@@ -705,7 +705,8 @@ const EXIT_ON_SECOND_SIGNAL: i32 = 143;
 pub fn init_tracing(format: LogFormat) {
     let filter = std::env::var("BRIEFING_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+        // tokio-cron-scheduler reports each tick at INFO: noise to an operator.
+        .unwrap_or_else(|_| "info,tokio_cron_scheduler=warn".into());
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::{EnvFilter, Layer as _, filter::Targets};
