@@ -4,6 +4,7 @@
 
   python3 benches/hostile.py connections [--idle 20000]   # idle connections, then a new client
   python3 benches/hostile.py watchers [--watchers 10000]  # idle WatchDigests streams: RSS, CPU
+  python3 benches/hostile.py large-requests [--rounds 5]  # 100,000 participants, a 4 MiB body
 
 Each check starts `briefing serve` (BRIEFING_BIN, default target/release/briefing, else
 target/debug/briefing) on a temporary SQLite file on 127.0.0.1 and reads the server's file
@@ -209,6 +210,82 @@ def watchers(arguments):
         return 0 if rss < 300 and alive == arguments.watchers else 1
 
 
+def field(number, payload):
+    """A length-delimited protobuf field, encoded by hand (no generated code needed)."""
+    def varint(value):
+        out = bytearray()
+        while True:
+            byte = value & 0x7F
+            value >>= 7
+            if value:
+                out.append(byte | 0x80)
+            else:
+                out.append(byte)
+                return bytes(out)
+    return varint((number << 3) | 2) + varint(len(payload)) + payload
+
+
+def large_requests(arguments):
+    """CreateAgendaItem with 100,000 distinct participants (1.8 MB), and with a title that makes
+    the body 4 MiB less a few bytes: each must be answered (INVALID_ARGUMENT or
+    RESOURCE_EXHAUSTED) in under 100 ms, while health checks on another channel, polled all
+    along, answer within 50 ms."""
+    import threading
+
+    import grpc
+
+    with tempfile.TemporaryDirectory() as directory:
+        server = Server(directory)
+        target = f"127.0.0.1:{server.port}"
+        options = [("grpc.max_send_message_length", 64 << 20)]
+        calls = grpc.insecure_channel(target, options=options)
+        health = grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+        create = calls.unary_unary("/briefing.v1.AgendaService/CreateAgendaItem")
+        check = health.unary_unary("/grpc.health.v1.Health/Check")
+        check(b"", timeout=10)
+        participants = b"".join(field(7, f"officials/p{n}".encode()) for n in range(100_000))
+        crowded = field(1, field(2, b"t") + field(4, b"2025-01-06") + participants)
+        title = b"x" * ((4 << 20) - 64)
+        huge = field(1, field(2, title) + field(4, b"2025-01-06"))
+        worst_health = 0.0
+        stop = threading.Event()
+
+        def poll_health():
+            nonlocal worst_health
+            while not stop.is_set():
+                started = time.perf_counter()
+                check(b"", timeout=10)
+                worst_health = max(worst_health, time.perf_counter() - started)
+                time.sleep(0.002)
+
+        poller = threading.Thread(target=poll_health)
+        poller.start()
+        results = []
+        for name, body in (("100,000 participants", crowded), ("4 MiB title", huge)):
+            for _ in range(arguments.rounds):
+                started = time.perf_counter()
+                try:
+                    create(body, timeout=30)
+                    code = "OK"
+                except grpc.RpcError as error:
+                    code = error.code().name
+                results.append((name, len(body), code, time.perf_counter() - started))
+        stop.set()
+        poller.join()
+        server.stop()
+    ok = True
+    for name in dict.fromkeys(result[0] for result in results):
+        mine = [result for result in results if result[0] == name]
+        worst = max(result[3] for result in mine)
+        codes = sorted({result[2] for result in mine})
+        print(f"{name}: {mine[0][1]:,} bytes, {len(mine)} calls, codes {codes}, "
+              f"slowest answer {worst * 1000:.1f} ms")
+        ok &= worst < 0.1 and all(code in ("INVALID_ARGUMENT", "RESOURCE_EXHAUSTED") for code in codes)
+    print(f"health on another channel meanwhile: slowest {worst_health * 1000:.1f} ms")
+    ok &= worst_health < 0.05
+    return 0 if ok else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -218,8 +295,11 @@ def main():
     watch.add_argument("--watchers", type=int, default=10000)
     watch.add_argument("--seconds", type=int, default=20)
     watch.add_argument("--ramp", type=int, default=60)
+    large = commands.add_parser("large-requests")
+    large.add_argument("--rounds", type=int, default=5)
     arguments = parser.parse_args()
-    sys.exit({"connections": connections, "watchers": watchers}[arguments.command](arguments))
+    commands = {"connections": connections, "watchers": watchers, "large-requests": large_requests}
+    sys.exit(commands[arguments.command](arguments))
 
 
 if __name__ == "__main__":
