@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::error::ApiError;
-use super::paging;
+use super::paging::Pager;
 use super::pb::{self, official_service_server::OfficialService};
 use super::resource::{self, parse_name};
 use crate::domain::Stored;
@@ -42,15 +42,20 @@ impl OfficialService for OfficialApi {
     ) -> Result<Response<pb::ListOfficialsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter(&request)?;
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_officials(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListOfficials",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?
+        .fill(
+            |page| self.store.list_officials(&filter, page),
+            |official| Ok(to_proto(&official)),
+        )
+        .await?;
         Ok(Response::new(pb::ListOfficialsResponse {
-            officials: found.items.iter().map(to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            officials: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 

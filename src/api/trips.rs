@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{source_to_proto, sources_to_records, timestamp};
 use super::error::ApiError;
-use super::paging;
+use super::paging::Pager;
 use super::pb::{self, trip_service_server::TripService};
 use super::resource::{self, parse_name};
 use crate::domain::Stored;
@@ -49,15 +49,15 @@ impl TripService for TripApi {
     ) -> Result<Response<pb::ListTripsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter(&request)?;
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_trips(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new("ListTrips", request.page_size, &request.page_token, &filter)?
+            .fill(
+                |page| self.store.list_trips(&filter, page),
+                |trip| Ok(to_proto(&trip)),
+            )
+            .await?;
         Ok(Response::new(pb::ListTripsResponse {
-            trips: found.items.iter().map(to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            trips: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 
