@@ -149,7 +149,10 @@ impl DigestService for DigestApi {
             return Err(ApiError::InvalidArgument(violations).into());
         };
         let published = self.store.get_digest(&name).await.map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&published, view)))
+        Ok(Response::new(paging::sendable(
+            "GetDigest",
+            to_proto(&published, view),
+        )?))
     }
 
     async fn list_digests(
@@ -227,7 +230,10 @@ impl DigestService for DigestApi {
             .compile_day(&kind, date, request.force, request.deliver, Trigger::Api)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&published, View::Full)))
+        Ok(Response::new(paging::sendable(
+            "CompileDigest",
+            to_proto(&published, View::Full),
+        )?))
     }
 
     type WatchDigestsStream = WatchStream;

@@ -139,6 +139,8 @@ pub enum Resume {
     PageToken(String),
     /// WatchDigests: the cursor that watches what follows it.
     Cursor(String),
+    /// A call that returns the one resource: nothing to resume.
+    Nothing,
 }
 
 impl Resume {
@@ -150,6 +152,7 @@ impl Resume {
             Self::Cursor(_) => {
                 "to watch past it, watch again from the cursor in this error's ErrorInfo metadata (cursor)"
             }
+            Self::Nothing => "no response of this method can carry it",
         }
     }
 }
@@ -380,10 +383,13 @@ fn classify(
             ]);
             match resume {
                 Resume::PageToken(token) => {
-                    metadata.insert("next_page_token".to_owned(), token.clone())
+                    metadata.insert("next_page_token".to_owned(), token.clone());
                 }
-                Resume::Cursor(cursor) => metadata.insert("cursor".to_owned(), cursor.clone()),
-            };
+                Resume::Cursor(cursor) => {
+                    metadata.insert("cursor".to_owned(), cursor.clone());
+                }
+                Resume::Nothing => {}
+            }
             (Code::ResourceExhausted, "RESOURCE_TOO_LARGE", metadata)
         }
         ApiError::NotProtobuf { .. } => {

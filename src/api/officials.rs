@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::error::ApiError;
-use super::paging::Pager;
+use super::paging::{self, Pager};
 use super::pb::{self, official_service_server::OfficialService};
 use super::resource::{self, parse_name};
 use crate::domain::Stored;
@@ -33,7 +33,10 @@ impl OfficialService for OfficialApi {
         request: Request<pb::GetOfficialRequest>,
     ) -> Result<Response<pb::Official>, Status> {
         let stored = resource::get::<Official>(&self.store, &request.into_inner().name).await?;
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "GetOfficial",
+            to_proto(&stored),
+        )?))
     }
 
     async fn list_officials(
@@ -71,7 +74,10 @@ impl OfficialService for OfficialApi {
         let stored =
             resource::create::<Official>(&self.store, record, &request.official_id).await?;
         tracing::info!(official = %format!("officials/{}", stored.id), "official created");
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "CreateOfficial",
+            to_proto(&stored),
+        )?))
     }
 
     async fn update_official(
@@ -89,7 +95,10 @@ impl OfficialService for OfficialApi {
             .unwrap_or_default();
         let stored =
             resource::update::<Official>(&self.store, &name, &etag, record, &paths).await?;
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "UpdateOfficial",
+            to_proto(&stored),
+        )?))
     }
 
     async fn delete_official(

@@ -326,6 +326,19 @@ impl<'q, Q: std::fmt::Debug> Pager<'q, Q> {
     }
 }
 
+/// `message`, the whole response of a call that returns one resource, if it is within the
+/// call's `max_message_bytes`; else the error that names the resource and its size (rather
+/// than the transport's OUT_OF_RANGE, which names nothing).
+pub fn sendable<P: PageItem>(method: &'static str, message: P) -> ApiResult<P> {
+    let limit = max_message_bytes();
+    let size = message.encoded_len();
+    if size <= limit {
+        Ok(message)
+    } else {
+        Err(too_large(method, &message, size, limit, Resume::Nothing))
+    }
+}
+
 /// The error for an item that no response of `method` can carry under `max_message_bytes`.
 pub fn too_large<P: PageItem>(
     method: &'static str,

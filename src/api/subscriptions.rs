@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::error::ApiError;
-use super::paging::Pager;
+use super::paging::{self, Pager};
 use super::pb::{self, subscription_service_server::SubscriptionService};
 use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::delivery::Egress;
@@ -176,7 +176,10 @@ impl SubscriptionService for SubscriptionApi {
             .map_err(ApiError::from)?;
         tracing::info!(subscription = %format!("subscriptions/{}", stored.id), kind = %stored.value.kind, "subscription created");
         // The one response that carries the secret.
-        Ok(Response::new(to_proto(&stored, true)))
+        Ok(Response::new(paging::sendable(
+            "CreateSubscription",
+            to_proto(&stored, true),
+        )?))
     }
 
     async fn get_subscription(
@@ -189,7 +192,10 @@ impl SubscriptionService for SubscriptionApi {
             .get_subscription(&id)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&stored, false)))
+        Ok(Response::new(paging::sendable(
+            "GetSubscription",
+            to_proto(&stored, false),
+        )?))
     }
 
     async fn list_subscriptions(

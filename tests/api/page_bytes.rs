@@ -639,6 +639,15 @@ async fn an_item_too_large_for_any_response_is_named_and_can_be_listed_past() {
         .collect();
     assert_eq!(names, ["agendaItems/after"]);
     assert!(rest.next_page_token.is_empty());
+    // GetAgendaItem names it too, rather than failing in the transport with OUT_OF_RANGE.
+    let status = app
+        .get_item("agendaItems/huge")
+        .await
+        .expect_err("too large to send");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let info = status.get_details_error_info().expect("an ErrorInfo");
+    assert_eq!(info.reason, "RESOURCE_TOO_LARGE");
+    assert_eq!(info.metadata["resource"], "agendaItems/huge");
     drop(database);
 }
 
@@ -707,6 +716,27 @@ async fn a_digest_too_large_for_a_message_ends_the_replay_with_the_cursor_past_i
     let info = status.get_details_error_info().expect("an ErrorInfo");
     assert_eq!(info.reason, "RESOURCE_TOO_LARGE");
     assert_eq!(info.metadata["resource"], huge.name);
+    // GetDigest names it in the FULL view, and gives it in the BASIC view.
+    let get = |view: pb::DigestView| pb::GetDigestRequest {
+        name: huge.name.clone(),
+        view: view.into(),
+    };
+    let status = digests(&app)
+        .get_digest(get(pb::DigestView::Full))
+        .await
+        .expect_err("too large to send");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains(&huge.name),
+        "{}",
+        status.message()
+    );
+    let basic = digests(&app)
+        .get_digest(get(pb::DigestView::Basic))
+        .await
+        .expect("the BASIC view fits")
+        .into_inner();
+    assert_eq!(basic.name, huge.name);
     // The same digest fits in the BASIC view.
     let mut basic = digests(&app)
         .watch_digests(pb::WatchDigestsRequest {
