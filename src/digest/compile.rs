@@ -455,9 +455,14 @@ fn cooperation(
     let mut alignments = Vec::new();
     for tally in tallies.iter().filter(|tally| tally.dyad.net > 0.0) {
         if is_alignment(tally.pair) {
-            alignments.push(dyad_line(day, tally, tally.dyad.cooperation));
+            alignments.push(dyad_line(
+                day,
+                tally,
+                tally.dyad.cooperation,
+                Leaning::Cooperation,
+            ));
         } else if !alliance_pairs.contains(&tally.pair) {
-            others.push(dyad_line(day, tally, tally.dyad.net));
+            others.push(dyad_line(day, tally, tally.dyad.net, Leaning::Cooperation));
         }
     }
     sort_by_score(&mut others);
@@ -523,7 +528,16 @@ fn forms_any(item: &AgendaItem, pairs: &[CountryPair]) -> bool {
 }
 
 /// A line about one pair: its figures, its trend in words, its strongest items.
-fn dyad_line(day: &Day<'_>, tally: &PairTally, score: f64) -> Line {
+/// Which of a pair's items a line cites: a tension line the strongest conflict, a
+/// cooperation line the strongest cooperation (a busy pair has both, and a tension line
+/// citing aid would read as a contradiction).
+#[derive(Clone, Copy)]
+enum Leaning {
+    Cooperation,
+    Conflict,
+}
+
+fn dyad_line(day: &Day<'_>, tally: &PairTally, score: f64, leaning: Leaning) -> Line {
     let dyad = &tally.dyad;
     let text = format!(
         "{}: net {} from {} (cooperation {}, conflict {}); {}",
@@ -534,7 +548,25 @@ fn dyad_line(day: &Day<'_>, tally: &PairTally, score: f64) -> Line {
         number(dyad.conflict),
         trend_words(dyad),
     );
-    let mut line = cited_line(day, &tally.positions, CITED_PER_LINE, text);
+    let leaning_items: Vec<usize> = tally
+        .positions
+        .iter()
+        .copied()
+        .filter(|&position| {
+            let intensity = day.item(position).intensity();
+            match leaning {
+                Leaning::Cooperation => intensity > 0.0,
+                Leaning::Conflict => intensity < 0.0,
+            }
+        })
+        .collect();
+    let citable = if leaning_items.is_empty() {
+        &tally.positions
+    } else {
+        &leaning_items
+    };
+    let mut line = cited_line(day, citable, CITED_PER_LINE, text);
+    line.more_items = (tally.positions.len() - line.agenda_items.len()) as u64;
     line.countries = dyad.countries.to_vec();
     line.score = score;
     line.z_score = dyad.z_score;
@@ -583,7 +615,7 @@ fn tensions(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
     let mut lines: Vec<Line> = by_conflict
         .iter()
         .take(TENSION_PAIRS)
-        .map(|tally| dyad_line(day, tally, tally.dyad.conflict))
+        .map(|tally| dyad_line(day, tally, tally.dyad.conflict, Leaning::Conflict))
         .collect();
     let listed: HashSet<CountryPair> = by_conflict
         .iter()
@@ -606,7 +638,7 @@ fn tensions(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
             .then_with(|| a.pair.cmp(&b.pair))
     });
     for tally in rising.into_iter().take(RISING_PAIRS) {
-        let mut line = dyad_line(day, tally, tally.dyad.conflict);
+        let mut line = dyad_line(day, tally, tally.dyad.conflict, Leaning::Conflict);
         line.text = format!("Rising: {}", line.text);
         lines.push(line);
     }

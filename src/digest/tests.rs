@@ -699,3 +699,43 @@ fn rows_of_one_report_make_one_key_development_and_corroboration_ranks_them() {
         digest.markdown
     );
 }
+
+#[test]
+fn a_tension_line_cites_the_conflict_and_a_cooperation_line_the_cooperation() {
+    let mut world = demo();
+    // A busy pair with both: aid scores higher than the threats, and more conflict overall.
+    for index in 0..3 {
+        world.items.push(item(
+            &format!("aid-{index}"),
+            "2025-01-07",
+            &["GBR"],
+            &["UKR"],
+            "AID",
+        ));
+    }
+    for index in 0..6 {
+        world.items.push(item(
+            &format!("threat-{index}"),
+            "2025-01-07",
+            &["UKR"],
+            &["GBR"],
+            "THREATEN",
+        ));
+    }
+    let digest = compile_day(&world, date("2025-01-07"), &Side::default()).digest;
+    let line = digest
+        .tensions
+        .iter()
+        .find(|line| line.countries == ["GBR", "UKR"])
+        .expect("the pair is a tension");
+    assert_eq!(line.agenda_items.len(), 3);
+    assert!(
+        line.agenda_items
+            .iter()
+            .all(|name| name.starts_with("agendaItems/threat-")),
+        "{:?}",
+        line.agenda_items
+    );
+    // Every item of the pair is still counted behind the line.
+    assert_eq!(line.more_items, 6);
+}
