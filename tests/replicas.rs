@@ -586,8 +586,21 @@ mod replicas {
 
         let (database, url) = fresh_database().await;
         let gdelt = GdeltServer::start();
+        // The replicas start on empty lists, then meet the files together; each export takes
+        // a while to download, so a replica still holds one while the others poll.
+        gdelt.set_update_list(&[]);
+        gdelt.set_master_list(&[]);
+        gdelt.slow_exports(Duration::from_millis(300));
+        let config = database.directory().join("briefing.toml");
+        std::fs::write(&config, gdelt.feed_config(3)).expect("write the configuration");
+        let config = config.to_str().expect("utf-8");
+        let replicas = [
+            replica(&url, &["--schedule=false", "--config", config]).await,
+            replica(&url, &["--schedule=false", "--config", config]).await,
+            replica(&url, &["--schedule=false", "--config", config]).await,
+        ];
         let latest = latest_quarter_hour().await;
-        let times: Vec<_> = (0..4)
+        let times: Vec<_> = (0..8)
             .map(|back| latest - chrono::Duration::minutes(15 * back))
             .collect();
         let lines: Vec<String> = times
@@ -598,14 +611,6 @@ mod replicas {
             .collect();
         gdelt.set_master_list(&lines);
         gdelt.set_update_list(&lines[lines.len() - 1..]);
-        let config = database.directory().join("briefing.toml");
-        std::fs::write(&config, gdelt.feed_config(1)).expect("write the configuration");
-        let config = config.to_str().expect("utf-8");
-        let replicas = [
-            replica(&url, &["--schedule=false", "--config", config]).await,
-            replica(&url, &["--schedule=false", "--config", config]).await,
-            replica(&url, &["--schedule=false", "--config", config]).await,
-        ];
 
         let mut feeds = FeedServiceClient::new(channel(&replicas[2]));
         let list = |state: pb::FeedFileState| pb::ListFeedFilesRequest {
@@ -654,6 +659,13 @@ mod replicas {
             .collect();
         listed.sort();
         assert_eq!(listed, names);
+        // The files were shared out, not all taken by one replica.
+        let holders: std::collections::BTreeSet<&str> =
+            ledger.iter().map(|file| file.claimed_by.as_str()).collect();
+        assert!(
+            holders.len() >= 2,
+            "one replica imported every file: {holders:?}"
+        );
         drop(replicas);
     }
 

@@ -152,7 +152,7 @@ impl GdeltFeed {
         let mut caught_up = false;
         loop {
             match self.poll(!caught_up).await {
-                Ok(()) => caught_up = true,
+                Ok(caught) => caught_up = caught,
                 Err(problem) => {
                     tracing::warn!(feed = GDELT, problem = %problem, "feed poll failed")
                 }
@@ -165,7 +165,9 @@ impl GdeltFeed {
     }
 
     /// One tick: the lists read, every new or due file claimed and imported in time order.
-    async fn poll(&self, catch_up: bool) -> Result<(), String> {
+    /// Whether the catch-up is done: a master list that cannot be read is logged, the tick
+    /// goes on with the update list, and the next tick reads the master list again.
+    async fn poll(&self, catch_up: bool) -> Result<bool, String> {
         let listed = self
             .read_list(&self.config.url, MAX_UPDATE_LIST_BYTES, None)
             .await
@@ -182,6 +184,7 @@ impl GdeltFeed {
             (Some(_), None) => false,
         };
         let mut files = listed;
+        let mut caught_up = true;
         if (catch_up || gap) && !self.config.catch_up.is_zero() {
             // At most 744 hours (the setting is checked), so always a chrono duration.
             let since =
@@ -202,7 +205,12 @@ impl GdeltFeed {
                     }
                 }
                 Err(problem) => {
-                    return Err(format!("cannot read the master list: {problem}"));
+                    tracing::warn!(
+                        feed = GDELT,
+                        problem = %problem,
+                        "cannot read the master list to catch up; trying again at the next poll"
+                    );
+                    caught_up = false;
                 }
             }
         }
@@ -219,7 +227,7 @@ impl GdeltFeed {
         for file in files.into_values() {
             self.claim_and_import(file).await?;
         }
-        Ok(())
+        Ok(caught_up)
     }
 
     /// The exports a list names (those published after `since`, when given), by time; a

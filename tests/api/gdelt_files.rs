@@ -98,6 +98,8 @@ pub async fn latest_quarter_hour() -> DateTime<Utc> {
 struct Served {
     files: HashMap<String, Vec<u8>>,
     downloads: HashMap<String, usize>,
+    /// How long an export takes to be sent (lists are sent at once).
+    export_delay: std::time::Duration,
 }
 
 /// A directory laid out like `http://data.gdeltproject.org/gdeltv2/`, on 127.0.0.1 only; it
@@ -194,6 +196,13 @@ impl GdeltServer {
         text.into_bytes()
     }
 
+    /// Makes each export take `delay` to be sent, as a slow network would: pollers then hold
+    /// their claims long enough for others to meet them.
+    #[allow(dead_code, reason = "used by the replica tests only")]
+    pub fn slow_exports(&self, delay: std::time::Duration) {
+        self.served.lock().expect("the served files").export_delay = delay;
+    }
+
     /// How many times `name` was served whole.
     pub fn downloads(&self, name: &str) -> usize {
         self.served
@@ -220,12 +229,19 @@ async fn serve_file(
     State(served): State<Arc<Mutex<Served>>>,
     Path(name): Path<String>,
 ) -> Response {
-    let mut served = served.lock().expect("the served files");
-    match served.files.get(&name).cloned() {
-        Some(bytes) => {
-            *served.downloads.entry(name).or_default() += 1;
-            bytes.into_response()
+    let (bytes, delay) = {
+        let mut served = served.lock().expect("the served files");
+        let bytes = served.files.get(&name).cloned();
+        if bytes.is_some() {
+            *served.downloads.entry(name.clone()).or_default() += 1;
         }
-        None => StatusCode::NOT_FOUND.into_response(),
+        (bytes, served.export_delay)
+    };
+    let Some(bytes) = bytes else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if name.ends_with(".export.CSV.zip") {
+        tokio::time::sleep(delay).await;
     }
+    bytes.into_response()
 }
