@@ -127,26 +127,8 @@ impl FeedClient {
         mut each: impl FnMut(u64, Result<&str, String>),
     ) -> Result<(), String> {
         let mut response = self.get(url).await?;
-        let mut pending: Vec<u8> = Vec::new();
+        let mut lines = Lines::default();
         let mut read: u64 = 0;
-        let mut number: u64 = 0;
-        let mut overlong = false;
-        let mut hand_over = |line: &[u8], overlong: bool, number: &mut u64| {
-            *number += 1;
-            if overlong {
-                each(
-                    *number,
-                    Err(format!("longer than {} bytes", super::list::MAX_LINE_BYTES)),
-                );
-                return;
-            }
-            let text = line.strip_suffix(b"\r").unwrap_or(line);
-            match std::str::from_utf8(text) {
-                Ok("") => {}
-                Ok(text) => each(*number, Ok(text)),
-                Err(_) => each(*number, Err("not UTF-8 text".to_owned())),
-            }
-        };
         while let Some(chunk) = response
             .chunk()
             .await
@@ -156,27 +138,9 @@ impl FeedClient {
             if read > max_bytes {
                 return Err(format!("the list is longer than {max_bytes} bytes"));
             }
-            let mut rest: &[u8] = &chunk;
-            while let Some(end) = rest.iter().position(|byte| *byte == b'\n') {
-                if !overlong {
-                    pending.extend_from_slice(&rest[..end]);
-                }
-                hand_over(&pending, overlong, &mut number);
-                pending.clear();
-                overlong = false;
-                rest = &rest[end + 1..];
-            }
-            if !overlong {
-                pending.extend_from_slice(rest);
-                if pending.len() > super::list::MAX_LINE_BYTES {
-                    overlong = true;
-                    pending.clear();
-                }
-            }
+            lines.feed(&chunk, &mut each);
         }
-        if overlong || !pending.is_empty() {
-            hand_over(&pending, overlong, &mut number);
-        }
+        lines.finish(&mut each);
         Ok(())
     }
 
@@ -233,6 +197,64 @@ impl FeedClient {
     }
 }
 
+/// Cuts a byte stream into lines as its chunks arrive, holding at most one line
+/// ([`super::list::MAX_LINE_BYTES`]); a longer line is skipped and reported, empty lines are
+/// passed over, a `\r` before the `\n` is dropped.
+#[derive(Default)]
+struct Lines {
+    pending: Vec<u8>,
+    overlong: bool,
+    number: u64,
+}
+
+impl Lines {
+    fn feed(&mut self, chunk: &[u8], each: &mut impl FnMut(u64, Result<&str, String>)) {
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|byte| *byte == b'\n') {
+            self.take(&rest[..end]);
+            self.hand_over(each);
+            rest = &rest[end + 1..];
+        }
+        self.take(rest);
+    }
+
+    /// The last line, when the stream does not end with a line break.
+    fn finish(&mut self, each: &mut impl FnMut(u64, Result<&str, String>)) {
+        if self.overlong || !self.pending.is_empty() {
+            self.hand_over(each);
+        }
+    }
+
+    fn take(&mut self, part: &[u8]) {
+        if self.overlong {
+            return;
+        }
+        self.pending.extend_from_slice(part);
+        if self.pending.len() > super::list::MAX_LINE_BYTES {
+            self.overlong = true;
+            self.pending = Vec::new();
+        }
+    }
+
+    fn hand_over(&mut self, each: &mut impl FnMut(u64, Result<&str, String>)) {
+        self.number += 1;
+        if std::mem::take(&mut self.overlong) {
+            each(
+                self.number,
+                Err(format!("longer than {} bytes", super::list::MAX_LINE_BYTES)),
+            );
+        } else {
+            let line = self.pending.strip_suffix(b"\r").unwrap_or(&self.pending);
+            match std::str::from_utf8(line) {
+                Ok("") => {}
+                Ok(text) => each(self.number, Ok(text)),
+                Err(_) => each(self.number, Err("not UTF-8 text".to_owned())),
+            }
+        }
+        self.pending.clear();
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -254,5 +276,43 @@ fn failure_words(error: &reqwest::Error) -> String {
         "the response broke off".to_owned()
     } else {
         "request failed".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(chunks: &[&[u8]]) -> Vec<(u64, Result<String, String>)> {
+        let mut seen = Vec::new();
+        let mut each = |number: u64, line: Result<&str, String>| {
+            seen.push((number, line.map(str::to_owned)));
+        };
+        let mut lines = Lines::default();
+        for chunk in chunks {
+            lines.feed(chunk, &mut each);
+        }
+        lines.finish(&mut each);
+        seen
+    }
+
+    #[test]
+    fn lines_are_cut_whatever_the_chunks_and_overlong_ones_are_reported() {
+        let whole: &[u8] = b"1 a http://x/1\r\n\n2 b http://x/2\n3 c";
+        let expected = vec![
+            (1, Ok("1 a http://x/1".to_owned())),
+            (3, Ok("2 b http://x/2".to_owned())),
+            (4, Ok("3 c".to_owned())),
+        ];
+        assert_eq!(lines_of(&[whole]), expected);
+        let split: Vec<&[u8]> = whole.chunks(3).collect();
+        assert_eq!(lines_of(&split), expected);
+
+        let long = vec![b'x'; super::super::list::MAX_LINE_BYTES + 1];
+        let seen = lines_of(&[&long[..100], &long[100..], b"\nnext\n\xff\n"]);
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen[0].1.as_ref().unwrap_err().starts_with("longer than"));
+        assert_eq!(seen[1], (2, Ok("next".to_owned())));
+        assert_eq!(seen[2], (3, Err("not UTF-8 text".to_owned())));
     }
 }

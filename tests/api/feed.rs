@@ -253,3 +253,49 @@ async fn after_an_hour_down_the_missed_files_within_the_window_are_imported_and_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_configured_host_is_reached_on_loopback_but_a_list_cannot_point_elsewhere() {
+    let (_database, url) = fresh_database().await;
+    let gdelt = GdeltServer::start();
+    let latest = latest_quarter_hour().await;
+    let ours = gdelt.put_export(latest - chrono::Duration::minutes(15), &three_rows(1));
+    // The same server under another name: not the host the operator configured, so the SSRF
+    // guard judges its address, loopback, as it would a webhook's.
+    let elsewhere = gdelt
+        .put_export(latest, &three_rows(2))
+        .replace("127.0.0.1", "localhost");
+    gdelt.set_update_list(std::slice::from_ref(&elsewhere));
+    gdelt.set_master_list(&[ours, elsewhere]);
+
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("briefing.toml");
+    std::fs::write(&path, gdelt.feed_config(1)).expect("write the configuration");
+    // No range allowed: only the operator's own host may be loopback.
+    let app = spawn_app_with_args(
+        &url,
+        &[
+            "--config",
+            path.to_str().expect("utf-8"),
+            "--webhook-allow-cidrs=",
+        ],
+    )
+    .await;
+    until_imported(&app.channel, 1).await;
+    let refused = eventually("the other host's file is refused", || async {
+        feed_files(app.channel.clone(), pb::FeedFileState::Failed)
+            .await
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(file_name(&refused), export_name(latest));
+    assert!(
+        refused
+            .error
+            .contains("refused by the address guard: loopback address"),
+        "{refused:#?}"
+    );
+    assert_eq!(gdelt.downloads(&export_name(latest)), 0, "never reached");
+    app.stop().await;
+}
