@@ -5,6 +5,7 @@
   python3 benches/hostile.py connections [--idle 20000]   # idle connections, then a new client
   python3 benches/hostile.py watchers [--watchers 10000]  # idle WatchDigests streams: RSS, CPU
   python3 benches/hostile.py large-requests [--rounds 5]  # 100,000 participants, a 4 MiB body
+  python3 benches/hostile.py invalid-import [--seconds 25] # streams of invalid records: peak RSS
 
 Each check starts `briefing serve` (BRIEFING_BIN, default target/release/briefing, else
 target/debug/briefing) on a temporary SQLite file on 127.0.0.1 and reads the server's file
@@ -191,6 +192,12 @@ def watchers(arguments):
                 response_deserializer=lambda message: message)
             channels.append(channel)
             calls.extend(watch(b"", wait_for_ready=True) for _ in range(min(per_channel, arguments.watchers - index)))
+            # A thousand at a time, each batch started (its response headers here) before the
+            # next: a stream counts against `max_requests_in_flight` (2,048) until its response
+            # starts, and a client opening 10,000 at once is shed, as any flood would be.
+            if len(calls) % 1000 == 0 or len(calls) == arguments.watchers:
+                for call in calls[-1000:]:
+                    call.initial_metadata()
         # grpcio opens the streams in the background: give it time before measuring.
         time.sleep(arguments.ramp)
         alive = sum(1 for call in calls if call.running() or not call.done())
@@ -200,6 +207,13 @@ def watchers(arguments):
         cpu = (server.cpu_seconds() - cpu_before) / (time.time() - wall_before)
         print(f"server: {binary()}")
         print(f"watchers open: {alive} of {arguments.watchers} over {len(channels)} connections")
+        ended = {}
+        for call in calls:
+            if call.done() and not call.running():
+                why = f"{call.code().name}: {call.details()}"
+                ended[why] = ended.get(why, 0) + 1
+        for why, count in sorted(ended.items(), key=lambda entry: -entry[1]):
+            print(f"  ended before the measurement, {count}: {why}")
         print(f"server RSS: {rss_before:.0f} MB before, {rss:.0f} MB with them (ceiling 300 MB)")
         print(f"server CPU while they idle for {arguments.seconds} s: {cpu * 100:.1f}% of a core")
         for call in calls:
@@ -286,6 +300,69 @@ def large_requests(arguments):
     return 0 if ok else 1
 
 
+def vm_hwm_mb(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def invalid_import(arguments):
+    """ImportAgendaItems streams of invalid records, 4 at once, each reopened as soon as the
+    server ends it, for `--seconds`: the server's peak RSS (VmHWM) must stay under 300 MB. (The
+    issue measured 3 GB after 25 s of one such stream: every error was kept until the end.)"""
+    import threading
+
+    import grpc
+
+    # Each record: a 2 kB title, a date that is not one, and a 300-character actor code: three
+    # violations, each echoing part of its value.
+    bad = field(1, field(2, b"t" * 2048) + field(4, b"06/01/2025") + field(8, b"PARLEY" * 50))
+    with tempfile.TemporaryDirectory() as directory:
+        server = Server(directory)
+        target = f"127.0.0.1:{server.port}"
+        rss_before = server.rss_mb()
+        deadline = time.time() + arguments.seconds
+        outcomes, sent = {}, [0]
+        lock = threading.Lock()
+
+        def client():
+            channel = grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+            imports = channel.stream_unary("/briefing.v1.AgendaService/ImportAgendaItems")
+
+            def records():
+                while time.time() < deadline:
+                    with lock:
+                        sent[0] += 1
+                    yield bad
+
+            while time.time() < deadline:
+                try:
+                    imports(records(), timeout=arguments.seconds + 30)
+                    outcome = "OK"
+                except grpc.RpcError as error:
+                    outcome = f"{error.code().name}: {error.details()[:90]}"
+                with lock:
+                    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            channel.close()
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        peak = vm_hwm_mb(server.process.pid)
+        rss_after = server.rss_mb()
+        alive = health_check(server.port, 5)
+        server.stop()
+    print(f"server: {binary()}")
+    print(f"{sent[0]:,} invalid records offered on {sum(outcomes.values())} streams in {arguments.seconds} s")
+    for outcome, count in sorted(outcomes.items(), key=lambda entry: -entry[1]):
+        print(f"  {count} streams ended: {outcome}")
+    print(f"server RSS: {rss_before:.0f} MB before, {rss_after:.0f} MB after, peak {peak:.0f} MB (ceiling 300 MB)")
+    print("a new client's health check afterwards: " +
+          ("no answer" if alive is None else f"answered in {alive * 1000:.0f} ms"))
+    return 0 if peak < 300 else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -297,8 +374,11 @@ def main():
     watch.add_argument("--ramp", type=int, default=60)
     large = commands.add_parser("large-requests")
     large.add_argument("--rounds", type=int, default=5)
+    invalid = commands.add_parser("invalid-import")
+    invalid.add_argument("--seconds", type=int, default=25)
     arguments = parser.parse_args()
-    commands = {"connections": connections, "watchers": watchers, "large-requests": large_requests}
+    commands = {"connections": connections, "watchers": watchers, "large-requests": large_requests,
+                "invalid-import": invalid_import}
     sys.exit(commands[arguments.command](arguments))
 
 

@@ -150,7 +150,15 @@ where
             };
             // Small responses would otherwise wait on delayed ACKs (40 ms each).
             let _ = stream.set_nodelay(true);
-            let slot = match slots.clone().try_acquire_owned() {
+            let mut slot = slots.clone().try_acquire_owned();
+            if slot.is_err() {
+                // Connections accepted in the same burst may not have been looked at yet: let
+                // them read what they have sent, so that a client whose handshake is already
+                // here is admitted rather than taken for a silent one.
+                tokio::task::yield_now().await;
+                slot = slots.clone().try_acquire_owned();
+            }
+            let slot = match slot {
                 Ok(slot) => slot,
                 Err(_) => {
                     let oldest = handshaking.lock().ok().and_then(|mut map| map.pop_first());
@@ -189,13 +197,23 @@ where
                     io::Result::Ok((io, read_ahead))
                 });
                 let outcome = tokio::select! {
-                    outcome = greeted => Some(outcome),
+                    // A connection told to make room before it was first looked at goes,
+                    // even if its handshake is already here.
+                    biased;
                     _ = closed => None,
+                    outcome = greeted => Some(outcome),
                 };
-                if let Ok(mut map) = handshaking.lock() {
-                    map.remove(&id);
-                }
+                // Whoever takes the connection off the list decides: if the accept loop took
+                // it to make room, it waits for this slot, so the connection must go even
+                // when its handshake finished at the same moment.
+                let still_listed = handshaking
+                    .lock()
+                    .map_or(true, |mut map| map.remove(&id).is_some());
                 match outcome {
+                    Some(Ok(Ok(_))) if !still_listed => tracing::debug!(
+                        %peer,
+                        "connection closed as its handshake finished: its slot went to a new one"
+                    ),
                     Some(Ok(Ok((io, read_ahead)))) => {
                         let admitted = Admitted {
                             io,

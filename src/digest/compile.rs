@@ -156,8 +156,10 @@ pub fn grouped(count: u64) -> String {
     text
 }
 
-/// The day's top reported items: material before verbal, conflict before cooperation, then
-/// the stronger, the better sourced, the newer pair.
+/// The day's top reported stories: material before verbal, conflict before cooperation,
+/// then the better corroborated (sources, then articles), the stronger, the newer pair. A
+/// story is the rows a machine coder made of one report (see [`stories`]); it takes one line,
+/// which cites its strongest row and counts the others.
 fn key_developments(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
     let new_pairs: HashSet<CountryPair> = tallies
         .iter()
@@ -175,35 +177,33 @@ fn key_developments(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
             .iter()
             .any(|pair| new_pairs.contains(pair))
     };
-    // One key per item (a sort that called the closures per comparison cost seconds on a
+    // One key per story (a sort that called the closures per comparison cost seconds on a
     // busy day); a non-negative float's bits sort as the float does.
     use std::cmp::Reverse;
-    let mut keyed: Vec<_> = day
-        .reported
-        .iter()
-        .map(|&position| {
-            let item = day.item(position);
+    let mut keyed: Vec<_> = stories(day)
+        .into_iter()
+        .map(|story| {
+            let item = day.item(story.strongest);
             let key = (
                 tier(item),
+                Reverse(story.sources),
+                Reverse(story.articles),
                 Reverse(item.intensity().abs().to_bits()),
-                Reverse(item.source_count()),
                 Reverse(is_new(item)),
-                position,
+                story.strongest,
             );
-            (key, position)
+            (key, story)
         })
         .collect();
     if keyed.len() > KEY_DEVELOPMENTS {
-        keyed.select_nth_unstable(KEY_DEVELOPMENTS - 1);
+        keyed.select_nth_unstable_by_key(KEY_DEVELOPMENTS - 1, |(key, _)| *key);
         keyed.truncate(KEY_DEVELOPMENTS);
     }
-    keyed.sort_unstable();
-    let ranked: Vec<usize> = keyed.into_iter().map(|(_, position)| position).collect();
-    ranked
+    keyed.sort_unstable_by_key(|(key, _)| *key);
+    keyed
         .into_iter()
-        .take(KEY_DEVELOPMENTS)
-        .map(|position| {
-            let item = day.item(position);
+        .map(|(_, story)| {
+            let item = day.item(story.strongest);
             let mut text = quad_words(item.quad_class()).to_owned();
             let countries = item.countries();
             if !countries.is_empty() {
@@ -213,18 +213,87 @@ fn key_developments(day: &Day<'_>, tallies: &[PairTally]) -> Vec<Line> {
             if is_new(item) {
                 text.push_str(", the first activity between them in 30 days");
             }
+            let mut corroboration = Vec::new();
+            if story.coded {
+                corroboration.push(counted(story.sources, "source"));
+                corroboration.push(counted(story.articles, "article"));
+            }
+            if story.rows > 1 {
+                corroboration.push(format!(
+                    "one report coded as {} events",
+                    grouped(story.rows)
+                ));
+            }
+            if !corroboration.is_empty() {
+                text.push_str(&format!(" ({})", corroboration.join(", ")));
+            }
             Line {
                 text,
                 countries: countries.iter().map(ToString::to_string).collect(),
                 score: item.intensity(),
                 z_score: None,
-                agenda_items: vec![day.name(position)],
-                more_items: 0,
+                agenda_items: vec![day.name(story.strongest)],
+                more_items: story.rows - 1,
                 evidence: None,
                 resources: Vec::new(),
             }
         })
         .collect()
+}
+
+/// First source URL, event type, countries.
+type ReportKey<'a> = (&'a str, crate::domain::EventType, BTreeSet<CountryCode>);
+
+/// The rows of one report as a desk reads them.
+struct Story {
+    /// The strongest row, which the line cites.
+    strongest: usize,
+    rows: u64,
+    /// The best corroboration among the rows: they are one report, so their counts are not
+    /// added up.
+    sources: u64,
+    articles: u64,
+    /// Whether a machine coder counted its sources and articles (GDELT rows do).
+    coded: bool,
+}
+
+/// The day's reported items grouped into stories: rows with the same first source URL, event
+/// type and countries are one report coded more than once (GDELT codes an article as several
+/// events, and its update files repeat them). An item without a source URL is a story of its
+/// own.
+fn stories(day: &Day<'_>) -> Vec<Story> {
+    let mut by_report: HashMap<ReportKey<'_>, usize> = HashMap::new();
+    let mut stories: Vec<Story> = Vec::new();
+    for &position in &day.reported {
+        let item = day.item(position);
+        let (sources, articles) = item.corroboration();
+        let coded = item.num_sources > 0 || item.num_articles > 0;
+        let index = match item.first_source_url() {
+            Some(url) => *by_report
+                .entry((url, item.event_type, item.countries()))
+                .or_insert(stories.len()),
+            None => stories.len(),
+        };
+        if index == stories.len() {
+            stories.push(Story {
+                strongest: position,
+                rows: 1,
+                sources,
+                articles,
+                coded,
+            });
+            continue;
+        }
+        let story = &mut stories[index];
+        story.rows += 1;
+        story.sources = story.sources.max(sources);
+        story.articles = story.articles.max(articles);
+        story.coded |= coded;
+        if day.strongest([story.strongest, position], 1) == [position] {
+            story.strongest = position;
+        }
+    }
+    stories
 }
 
 fn quad_words(class: QuadClass) -> &'static str {

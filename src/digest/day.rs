@@ -18,6 +18,9 @@ const DYAD_CONTEXTS: usize = 5;
 /// Items a line or a dyad cites by name.
 pub const CITED_PER_LINE: usize = 3;
 
+/// |intensity| as bits, sources, articles: how strong an item is, in sort order.
+type Strength = (u64, u64, u64);
+
 /// One item of the day and its id (names are made for the few items a digest cites, not for
 /// every item of a busy day).
 pub struct DayItem<'a> {
@@ -30,7 +33,7 @@ pub struct Day<'a> {
     pub date: NaiveDate,
     pub items: Vec<DayItem<'a>>,
     /// Position of each item in strength order (0 is the strongest): |intensity|, then
-    /// sources, then name.
+    /// corroboration, then name.
     rank: Vec<u32>,
     /// Positions of the reported items, ascending.
     pub reported: Vec<usize>,
@@ -78,16 +81,15 @@ impl<'a> Day<'a> {
             .collect();
         // Names are `agendaItems/{id}`: in id order, they are in name order.
         items.sort_unstable_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-        // Strength order: the larger |intensity| first, then the better sourced, then by name
-        // (positions follow names). A non-negative float's bits sort as the float does.
-        let mut by_strength: Vec<(std::cmp::Reverse<(u64, u64)>, usize)> = items
+        // Strength order: the larger |intensity| first, then the better corroborated
+        // (sources, then articles), then by name (positions follow names). A non-negative
+        // float's bits sort as the float does.
+        let mut by_strength: Vec<(std::cmp::Reverse<Strength>, usize)> = items
             .iter()
             .enumerate()
             .map(|(position, entry)| {
-                let strength = (
-                    entry.item.intensity().abs().to_bits(),
-                    entry.item.source_count(),
-                );
+                let (sources, articles) = entry.item.corroboration();
+                let strength = (entry.item.intensity().abs().to_bits(), sources, articles);
                 (std::cmp::Reverse(strength), position)
             })
             .collect();

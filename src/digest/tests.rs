@@ -607,3 +607,95 @@ fn items_at_every_maximum_still_fit() {
         digest.items.len()
     );
 }
+
+/// A machine-coded row: one source URL and the coder's counts of sources and articles.
+fn coded_item(
+    id: &str,
+    pair: (&str, &str),
+    event: &str,
+    url: &str,
+    (num_sources, num_articles): (u32, u32),
+) -> Stored<AgendaItem> {
+    use crate::domain::source::SourceRecord;
+    let record = AgendaItemRecord {
+        title: format!("Coded {id}"),
+        date: "2025-01-07".to_owned(),
+        actors: vec![pair.0.to_owned()],
+        recipients: vec![pair.1.to_owned()],
+        event_type: event.to_owned(),
+        sources: vec![SourceRecord {
+            url: url.to_owned(),
+            ..Default::default()
+        }],
+        num_sources,
+        num_articles,
+        ..Default::default()
+    };
+    stored(id, AgendaItem::parse(&record).unwrap())
+}
+
+#[test]
+fn rows_of_one_report_make_one_key_development_and_corroboration_ranks_them() {
+    let mut world = demo();
+    let report = "https://news.example/2025/01/07/strike";
+    world.items.extend([
+        // One report coded three times: one line, counted, citing its strongest row.
+        coded_item("gdelt-1", ("RUS", "UKR"), "ASSAULT", report, (2, 6)),
+        coded_item("gdelt-2", ("RUS", "UKR"), "ASSAULT", report, (3, 5)),
+        coded_item("gdelt-3", ("UKR", "RUS"), "ASSAULT", report, (1, 4)),
+        // Same report, another event type: another story.
+        coded_item("gdelt-4", ("RUS", "UKR"), "COERCE", report, (1, 1)),
+        // Another report of the same kind of event, better corroborated: it leads.
+        coded_item(
+            "gdelt-5",
+            ("RUS", "UKR"),
+            "ASSAULT",
+            "https://wire.example/a",
+            (9, 40),
+        ),
+        // Same kind, one source: ranks below both.
+        coded_item(
+            "gdelt-6",
+            ("ISR", "IRN"),
+            "ASSAULT",
+            "https://paper.example/b",
+            (1, 1),
+        ),
+    ]);
+    let digest = compile_day(&world, date("2025-01-07"), &Side::default()).digest;
+    let lines = &digest.key_developments;
+    let cited: Vec<&str> = lines
+        .iter()
+        .map(|line| line.agenda_items[0].as_str())
+        .collect();
+    assert_eq!(
+        &cited[..3],
+        [
+            "agendaItems/gdelt-5",
+            "agendaItems/gdelt-2",
+            "agendaItems/gdelt-6"
+        ],
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[0].text,
+        "Material conflict involving RUS, UKR, the first activity between them in 30 days (9 sources, 40 articles)"
+    );
+    // The three rows of one report: one line, its best counts (not their sum), and a count.
+    assert_eq!(
+        lines[1].text,
+        "Material conflict involving RUS, UKR, the first activity between them in 30 days (3 sources, 6 articles, one report coded as 3 events)"
+    );
+    assert_eq!(lines[1].more_items, 2);
+    for row in ["agendaItems/gdelt-1", "agendaItems/gdelt-3"] {
+        assert!(
+            !cited.contains(&row),
+            "{row} is a row of a story cited once"
+        );
+    }
+    assert!(
+        digest.markdown.contains("one report coded as 3 events"),
+        "{}",
+        digest.markdown
+    );
+}

@@ -298,9 +298,27 @@ impl AgendaItem {
         }
     }
 
-    /// How many sources report the item: what the digest ranks corroboration by.
+    /// How many sources the item lists.
     pub fn source_count(&self) -> u64 {
         self.sources.len() as u64
+    }
+
+    /// How well the item is corroborated, as the digest ranks it: the sources that reported
+    /// it (a machine coder's count when it gives one, else the sources listed), then the
+    /// articles (machine-coded items only; 0 otherwise).
+    pub fn corroboration(&self) -> (u64, u64) {
+        (
+            self.source_count().max(u64::from(self.num_sources)),
+            u64::from(self.num_articles),
+        )
+    }
+
+    /// The URL of the first source, which machine-coded rows of one report share.
+    pub fn first_source_url(&self) -> Option<&str> {
+        self.sources
+            .first()
+            .and_then(|source| source.url.as_ref())
+            .map(url::Url::as_str)
     }
 
     /// The distinct countries among actors and recipients.

@@ -274,7 +274,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The agenda items dated `day`, as the digest compiler reads them: a backend may leave
     /// out what the compiler reads only for the items it cites (title and summary empty,
-    /// sources as `Source::counted_only`, mode and notes empty); the compiler's caller reads
+    /// sources as `Source::counted_only` but for the first one's URL, which tells one
+    /// story's rows apart, mode and notes empty); the compiler's caller reads
     /// those items again in full (`digest::cite_in_full`).
     async fn digest_items(&self, day: NaiveDate) -> StoreResult<Vec<Stored<AgendaItem>>> {
         self.agenda_items_between(day, day).await

@@ -28,9 +28,19 @@ struct DigestRecord<'a> {
     hedged: bool,
     num_sources: u32,
     num_articles: u32,
-    /// Counted, not read: the digest ranks by the number of sources; the items it cites
-    /// are read again in full.
-    sources: Vec<serde::de::IgnoredAny>,
+    /// Counted, and the first one's URL read: the digest ranks by the number of sources and
+    /// tells one story's rows by their first source; the items it cites are read again in
+    /// full.
+    #[serde(borrow)]
+    sources: Vec<LeanSource<'a>>,
+}
+
+/// A source as the digest reads it: its URL only (the other fields are skipped unparsed).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct LeanSource<'a> {
+    #[serde(borrow)]
+    url: std::borrow::Cow<'a, str>,
 }
 
 /// The items of `day` for the digest, decoded row by row as they are read (never every row's
@@ -208,7 +218,16 @@ fn decode_for_digest(
         sources: record
             .sources
             .iter()
-            .map(|_| crate::domain::source::Source::counted_only())
+            .enumerate()
+            .map(|(index, source)| {
+                let mut lean = crate::domain::source::Source::counted_only();
+                if index == 0 {
+                    // Checked when stored; one that no longer parses is left out, as the
+                    // digest only compares it.
+                    lean.url = url::Url::parse(&source.url).ok();
+                }
+                lean
+            })
             .collect(),
         notes: String::new(),
         status: crate::domain::ItemStatus::parse(&record.status).map_err(invalid)?,
