@@ -669,6 +669,86 @@ mod replicas {
         drop(replicas);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_feed_file_held_by_a_replica_that_died_is_imported_by_another_after_its_lease() {
+        use crate::gdelt_files::{GdeltServer, export_name, latest_quarter_hour, three_rows};
+        use briefing::api::pb::feed_service_client::FeedServiceClient;
+
+        let (database, url) = fresh_database().await;
+        let gdelt = GdeltServer::start();
+        let time = latest_quarter_hour().await;
+        let name = export_name(time);
+        let line = gdelt.put_export(time, &three_rows(1));
+        gdelt.set_update_list(std::slice::from_ref(&line));
+        gdelt.set_master_list(std::slice::from_ref(&line));
+        // The download outlasts the replica: it dies holding the file.
+        gdelt.slow_exports(Duration::from_secs(30));
+        let config = database.directory().join("briefing.toml");
+        std::fs::write(&config, gdelt.feed_config_with_lease(1, 2))
+            .expect("write the configuration");
+        let config = config.to_str().expect("utf-8");
+        let first = replica(&url, &["--schedule=false", "--config", config]).await;
+        let mut feeds = FeedServiceClient::new(channel(&first));
+        let claimed = pb::ListFeedFilesRequest {
+            state: pb::FeedFileState::Claimed.into(),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while gdelt.downloads(&name) == 0
+            || feeds
+                .list_feed_files(claimed.clone())
+                .await
+                .expect("ListFeedFiles")
+                .into_inner()
+                .feed_files
+                .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the file was never claimed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        first.kill_hard();
+
+        gdelt.slow_exports(Duration::ZERO);
+        let second = replica(&url, &["--schedule=false", "--config", config]).await;
+        let mut feeds = FeedServiceClient::new(channel(&second));
+        let imported = pb::ListFeedFilesRequest {
+            state: pb::FeedFileState::Imported.into(),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let file = loop {
+            let found = feeds
+                .list_feed_files(imported.clone())
+                .await
+                .expect("ListFeedFiles")
+                .into_inner()
+                .feed_files;
+            if let Some(file) = found.into_iter().next() {
+                break file;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the file was not taken over; log:\n{}",
+                second.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            file.attempts, 2,
+            "claimed again once the lease ran out: {file:#?}"
+        );
+        assert_eq!((file.rows_read, file.rows_imported), (3, 2), "{file:#?}");
+        assert_eq!(
+            gdelt.downloads(&name),
+            2,
+            "downloaded again only after the first holder died"
+        );
+        drop(second);
+    }
+
     /// The NOTIFY path itself: a store forwards what another process publishes.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn publications_are_forwarded_between_processes_by_notify() {

@@ -216,10 +216,17 @@ impl GdeltServer {
 
     /// The `[feeds.gdelt]` table of a server that follows this one, every interval short.
     pub fn feed_config(&self, catch_up_hours: u32) -> String {
+        self.feed_config_with_lease(catch_up_hours, 60)
+    }
+
+    /// [`Self::feed_config`] with a lease of `lease_seconds`.
+    #[allow(dead_code, reason = "used by the replica tests only")]
+    pub fn feed_config_with_lease(&self, catch_up_hours: u32, lease_seconds: u64) -> String {
         format!(
             "[feeds.gdelt]\nenabled = true\nurl = \"{base}/lastupdate.txt\"\n\
              master_url = \"{base}/masterfilelist.txt\"\ninterval_seconds = 1\n\
-             catch_up_hours = {catch_up_hours}\nretry_base_ms = 100\nlease_seconds = 60\n",
+             catch_up_hours = {catch_up_hours}\nretry_base_ms = 100\n\
+             lease_seconds = {lease_seconds}\n",
             base = self.base
         )
     }
