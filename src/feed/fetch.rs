@@ -118,7 +118,7 @@ impl FeedClient {
     }
 
     /// Reads a list a line at a time, at most `max_bytes` in all, and hands each line (with
-    /// its number) to `each`; lines longer than [`super::list::MAX_LINE_BYTES`] are handed
+    /// its number) to `each`; lines longer than [`super::MAX_LIST_LINE_BYTES`] are handed
     /// over as an error. The list is never held whole.
     pub async fn each_line(
         &self,
@@ -198,7 +198,7 @@ impl FeedClient {
 }
 
 /// Cuts a byte stream into lines as its chunks arrive, holding at most one line
-/// ([`super::list::MAX_LINE_BYTES`]); a longer line is skipped and reported, empty lines are
+/// ([`super::MAX_LIST_LINE_BYTES`]); a longer line is skipped and reported, empty lines are
 /// passed over, a `\r` before the `\n` is dropped.
 #[derive(Default)]
 struct Lines {
@@ -230,7 +230,7 @@ impl Lines {
             return;
         }
         self.pending.extend_from_slice(part);
-        if self.pending.len() > super::list::MAX_LINE_BYTES {
+        if self.pending.len() > super::MAX_LIST_LINE_BYTES {
             self.overlong = true;
             self.pending = Vec::new();
         }
@@ -241,7 +241,7 @@ impl Lines {
         if std::mem::take(&mut self.overlong) {
             each(
                 self.number,
-                Err(format!("longer than {} bytes", super::list::MAX_LINE_BYTES)),
+                Err(format!("longer than {} bytes", super::MAX_LIST_LINE_BYTES)),
             );
         } else {
             let line = self.pending.strip_suffix(b"\r").unwrap_or(&self.pending);
@@ -308,7 +308,7 @@ mod tests {
         let split: Vec<&[u8]> = whole.chunks(3).collect();
         assert_eq!(lines_of(&split), expected);
 
-        let long = vec![b'x'; super::super::list::MAX_LINE_BYTES + 1];
+        let long = vec![b'x'; super::super::MAX_LIST_LINE_BYTES + 1];
         let seen = lines_of(&[&long[..100], &long[100..], b"\nnext\n\xff\n"]);
         assert_eq!(seen.len(), 3, "{seen:?}");
         assert!(seen[0].1.as_ref().unwrap_err().starts_with("longer than"));

@@ -15,9 +15,6 @@ use crate::store::feeds::ListedFile;
 /// The ending of the event export files' names.
 pub const EXPORT_SUFFIX: &str = ".export.CSV.zip";
 
-/// A line longer than this is not a list entry (GDELT's are under 200 bytes).
-pub const MAX_LINE_BYTES: usize = 4096;
-
 /// One line of a list: an event export, another of GDELT's files (`Ok(None)`), or why it is
 /// not an entry at all.
 pub fn parse_line(line: &str) -> Result<Option<ListedFile>, String> {

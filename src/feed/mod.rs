@@ -54,6 +54,8 @@ pub mod defaults {
     pub const DOWNLOAD_TIMEOUT_SECONDS: u64 = 300;
 }
 
+/// A longer line of a list is not an entry (GDELT's are under 200 bytes).
+pub const MAX_LIST_LINE_BYTES: usize = 4096;
 /// The update list is three lines; anything near this is not GDELT's.
 const MAX_UPDATE_LIST_BYTES: u64 = 1024 * 1024;
 /// GDELT's master list grows by about 30 MB a year; it is streamed, never held.
