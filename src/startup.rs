@@ -248,8 +248,8 @@ impl Application {
         let _ = stop_worker.send(true);
         let _ = stop_feed.send(true);
         if let Some(mut feed) = feed {
-            // A feed in the middle of a download or import is not waited for: the file's
-            // lease runs out and it is imported again later.
+            // The feed gives back a file it holds; one that cannot within a second is left
+            // to its lease, and imported again later.
             if tokio::time::timeout(std::time::Duration::from_secs(1), &mut feed)
                 .await
                 .is_err()

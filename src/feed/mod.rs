@@ -119,6 +119,8 @@ pub struct GdeltFeed {
     metrics: Arc<Metrics>,
     /// Unique per process: the ledger's `claimed_by`.
     owner: String,
+    /// The URL of the file this poller holds right now, if any.
+    held: std::sync::Mutex<Option<String>>,
 }
 
 impl GdeltFeed {
@@ -139,11 +141,13 @@ impl GdeltFeed {
             client,
             metrics,
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            held: std::sync::Mutex::new(None),
         })
     }
 
-    /// Polls every `interval` until `stop` turns true. A stop during an import leaves the
-    /// file claimed: its lease runs out and it is imported again, by this server or another.
+    /// Polls every `interval` until `stop` turns true. A stop in the middle of a file gives
+    /// the file back (failed, due at once), so the next server to poll imports it without
+    /// waiting out the lease; a server that dies holding one leaves it to the lease.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(
             feed = GDELT,
@@ -153,15 +157,48 @@ impl GdeltFeed {
         );
         let mut caught_up = false;
         loop {
-            match self.poll(!caught_up).await {
-                Ok(caught) => caught_up = caught,
-                Err(problem) => {
+            let polled = tokio::select! {
+                polled = self.poll(!caught_up) => Some(polled),
+                _ = stop.wait_for(|stopping| *stopping) => None,
+            };
+            match polled {
+                Some(Ok(caught)) => caught_up = caught,
+                Some(Err(problem)) => {
                     tracing::warn!(feed = GDELT, problem = %problem, "feed poll failed")
+                }
+                None => {
+                    self.give_back().await;
+                    return;
                 }
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.interval) => {}
                 _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    }
+
+    /// Gives back the file this poller holds, if any: failed, due again at once.
+    async fn give_back(&self) {
+        let held = self
+            .held
+            .lock()
+            .map(|mut held| held.take())
+            .unwrap_or_default();
+        let Some(url) = held else {
+            return;
+        };
+        let reason = "interrupted: the server stopped during the download or import";
+        match self
+            .store
+            .fail_feed_file(&url, &self.owner, reason, chrono::TimeDelta::zero())
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(feed = GDELT, url = %crate::domain::values::redacted_setting(&url), "feed file given back on stop")
+            }
+            Err(error) => {
+                tracing::warn!(feed = GDELT, %error, "cannot give back the feed file on stop; its lease will run out")
             }
         }
     }
@@ -287,8 +324,14 @@ impl GdeltFeed {
             Ok(None) => return Ok(()),
             Err(error) => return Err(format!("cannot claim {}: {error}", file.file_name)),
         };
+        if let Ok(mut held) = self.held.lock() {
+            *held = Some(file.url.clone());
+        }
         let started = std::time::Instant::now();
         let outcome = self.fetch_and_import(&file).await;
+        if let Ok(mut held) = self.held.lock() {
+            *held = None;
+        }
         match outcome {
             Ok(counts) => {
                 match self

@@ -299,3 +299,33 @@ async fn the_configured_host_is_reached_on_loopback_but_a_list_cannot_point_else
     assert_eq!(gdelt.downloads(&export_name(latest)), 0, "never reached");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_server_that_stops_during_a_download_gives_the_file_back_for_the_next_one() {
+    let (_database, url) = fresh_database().await;
+    let gdelt = GdeltServer::start();
+    let time = latest_quarter_hour().await;
+    let name = export_name(time);
+    let line = gdelt.put_export(time, &three_rows(4));
+    gdelt.set_update_list(std::slice::from_ref(&line));
+    gdelt.set_master_list(std::slice::from_ref(&line));
+    gdelt.slow_exports(Duration::from_secs(30));
+
+    // Its lease is a minute: without being given back, the file would wait that long.
+    let (app, _config) = follow(&url, &gdelt, 1).await;
+    eventually("the download starts", || async {
+        (gdelt.downloads(&name) == 1).then_some(())
+    })
+    .await;
+    app.stop().await;
+
+    gdelt.slow_exports(Duration::ZERO);
+    let (app, _config) = follow(&url, &gdelt, 1).await;
+    let file = tokio::time::timeout(Duration::from_secs(15), until_imported(&app.channel, 1))
+        .await
+        .expect("imported long before the lease runs out")
+        .remove(0);
+    assert_eq!(file.attempts, 2, "{file:#?}");
+    assert_eq!(gdelt.downloads(&name), 2);
+    app.stop().await;
+}
