@@ -15,7 +15,8 @@
 //! against the list, imported, and marked imported with what the import counted. A failed
 //! download, check or import is logged (WARN, naming the file and the reason) and marked
 //! failed, due again after an exponential backoff (`retry_base_ms`, doubling, at most the
-//! interval). A poller that dies holding a file gives it up when its lease runs out.
+//! interval), and given up after [`MAX_ATTEMPTS`]. A poller that stops gives back the file it
+//! holds; one that dies holding a file gives it up when its lease runs out.
 
 pub mod fetch;
 pub mod list;
@@ -62,6 +63,10 @@ const MAX_UPDATE_LIST_BYTES: u64 = 1024 * 1024;
 const MAX_MASTER_LIST_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// Exports kept from the master list: one per 15 minutes over the longest catch-up window.
 const MAX_CATCH_UP_FILES: usize = (defaults::MAX_CATCH_UP_HOURS as usize) * 4;
+/// Attempts at one file before it is given up (failed, never due again): with the default
+/// backoff, about a day of retries, the last ones every `interval_seconds`. GDELT has files
+/// that stay broken; each would otherwise be downloaded again forever.
+pub const MAX_ATTEMPTS: i32 = 100;
 /// Failed files retried per tick.
 const MAX_DUE_PER_TICK: usize = 100;
 /// GDELT publishes an export every 15 minutes.
@@ -191,7 +196,7 @@ impl GdeltFeed {
         let reason = "interrupted: the server stopped during the download or import";
         match self
             .store
-            .fail_feed_file(&url, &self.owner, reason, chrono::TimeDelta::zero())
+            .fail_feed_file(&url, &self.owner, reason, Some(chrono::TimeDelta::zero()))
             .await
         {
             Ok(()) => {
@@ -361,18 +366,30 @@ impl GdeltFeed {
                 }
             }
             Err(reason) => {
-                let retry_in = backoff(self.config.retry_base, self.config.interval, attempt);
                 self.metrics.record_feed_file(GDELT, "failed");
-                tracing::warn!(
-                    feed = GDELT,
-                    file = %file.file_name,
-                    attempt,
-                    reason = %reason,
-                    retry_in_seconds = retry_in.as_secs_f64(),
-                    "feed file refused; retried later"
-                );
-                let retry_in =
-                    chrono::Duration::from_std(retry_in).unwrap_or(chrono::TimeDelta::MAX);
+                let retry_in = (attempt < MAX_ATTEMPTS)
+                    .then(|| backoff(self.config.retry_base, self.config.interval, attempt));
+                match retry_in {
+                    Some(delay) => tracing::warn!(
+                        feed = GDELT,
+                        file = %file.file_name,
+                        attempt,
+                        reason = %reason,
+                        retry_in_seconds = delay.as_secs_f64(),
+                        "feed file refused; retried later"
+                    ),
+                    None => tracing::warn!(
+                        feed = GDELT,
+                        file = %file.file_name,
+                        attempt,
+                        reason = %reason,
+                        max_attempts = MAX_ATTEMPTS,
+                        "feed file refused; given up, it will not be tried again"
+                    ),
+                }
+                let retry_in = retry_in.map(|delay| {
+                    chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX)
+                });
                 if let Err(error) = self
                     .store
                     .fail_feed_file(&file.url, &self.owner, &reason, retry_in)

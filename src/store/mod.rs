@@ -459,14 +459,14 @@ pub trait Store: Send + Sync + 'static {
         owner: &str,
         counts: feeds::FeedFileCounts,
     ) -> StoreResult<()>;
-    /// Marks a claimed file failed, due again `retry_in` from now; [`StoreError::Stale`] when
-    /// `owner` no longer holds it.
+    /// Marks a claimed file failed, due again `retry_in` from now (never again with None);
+    /// [`StoreError::Stale`] when `owner` no longer holds it.
     async fn fail_feed_file(
         &self,
         url: &str,
         owner: &str,
         error: &str,
-        retry_in: chrono::Duration,
+        retry_in: Option<chrono::Duration>,
     ) -> StoreResult<()>;
     /// Files of `feed` due for another attempt (failed and due, or held past their lease),
     /// oldest first, at most `limit`.

@@ -329,3 +329,106 @@ async fn a_server_that_stops_during_a_download_gives_the_file_back_for_the_next_
     assert_eq!(gdelt.downloads(&name), 2);
     app.stop().await;
 }
+
+/// The ledger itself, on this binary's backend: a claim holds a file against every other
+/// owner, a failure makes it due again (or never, once given up), and only the holder may
+/// finish it.
+#[tokio::test]
+async fn the_file_ledger_lets_one_owner_hold_a_file_and_retries_only_what_is_due() {
+    use briefing::store::StoreError;
+    use briefing::store::feeds::{FeedFileClaim, FeedFileCounts, ListedFile};
+
+    let (_database, url) = fresh_database().await;
+    let store = briefing::startup::open_store(&url)
+        .await
+        .expect("store opens");
+    let listed = |name: &str| ListedFile {
+        url: format!("http://127.0.0.1/gdeltv2/{name}"),
+        file_name: name.to_owned(),
+        file_time: briefing::feed::list::file_time(name).expect("a GDELT name"),
+        size_bytes: 10,
+        md5: "0123456789abcdef0123456789abcdef".to_owned(),
+    };
+    let claim = |file: &ListedFile, owner: &str| FeedFileClaim {
+        feed: "gdelt".to_owned(),
+        file: file.clone(),
+        owner: owner.to_owned(),
+        lease: chrono::Duration::seconds(60),
+    };
+    let broken = listed("20250106140000.export.CSV.zip");
+    let flaky = listed("20250106141500.export.CSV.zip");
+
+    assert_eq!(
+        store.claim_feed_file(&claim(&broken, "a")).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store.claim_feed_file(&claim(&broken, "b")).await.unwrap(),
+        None,
+        "held by a"
+    );
+    // Given up: failed, never due again, not even when listed again.
+    store
+        .fail_feed_file(&broken.url, "a", "MD5 mismatch", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_feed_file(&claim(&broken, "b")).await.unwrap(),
+        None
+    );
+
+    assert_eq!(
+        store.claim_feed_file(&claim(&flaky, "a")).await.unwrap(),
+        Some(1)
+    );
+    store
+        .fail_feed_file(
+            &flaky.url,
+            "a",
+            "connect failed",
+            Some(chrono::Duration::zero()),
+        )
+        .await
+        .unwrap();
+    let due = store.due_feed_files("gdelt", 10).await.unwrap();
+    assert_eq!(
+        due,
+        std::slice::from_ref(&flaky),
+        "only the file that is due"
+    );
+    assert_eq!(
+        store.claim_feed_file(&claim(&flaky, "b")).await.unwrap(),
+        Some(2)
+    );
+    let counts = FeedFileCounts {
+        rows_read: 3,
+        rows_imported: 2,
+        rows_skipped: 1,
+    };
+    assert!(matches!(
+        store.finish_feed_file(&flaky.url, "a", counts).await,
+        Err(StoreError::Stale { .. })
+    ));
+    store
+        .finish_feed_file(&flaky.url, "b", counts)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_feed_file(&claim(&flaky, "c")).await.unwrap(),
+        None,
+        "imported"
+    );
+    assert!(store.due_feed_files("gdelt", 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.newest_feed_file("gdelt").await.unwrap(),
+        Some(flaky.file_time)
+    );
+    let stats = store.feed_stats().await.unwrap();
+    assert_eq!(stats.newest_imported, Some(flaky.file_time));
+    let mut by_state = stats.by_state.clone();
+    by_state.sort();
+    assert_eq!(
+        by_state,
+        [("failed".to_owned(), 1), ("imported".to_owned(), 1)]
+    );
+}

@@ -129,13 +129,13 @@ macro_rules! feeds {
             Ok(())
         }
 
-        /// Records a failed attempt: due again `retry_in` from now.
+        /// Records a failed attempt: due again `retry_in` from now, or never (None).
         pub(super) async fn fail(
             pool: &Pool,
             url: &str,
             owner: &str,
             error: &str,
-            retry_in: chrono::Duration,
+            retry_in: Option<chrono::Duration>,
         ) -> StoreResult<()> {
             let now = dialect::clock(5);
             let sql = format!(
@@ -145,7 +145,7 @@ macro_rules! feeds {
             );
             let query = sqlx::query(&sql)
                 .bind(error)
-                .bind(micros(retry_in))
+                .bind(retry_in.map(micros))
                 .bind(url)
                 .bind(owner);
             let done = dialect::bind_clock(query, crate::store::sql::now().timestamp_micros())

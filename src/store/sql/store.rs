@@ -311,7 +311,7 @@ macro_rules! store_impl {
                 url: &str,
                 owner: &str,
                 error: &str,
-                retry_in: chrono::Duration,
+                retry_in: Option<chrono::Duration>,
             ) -> StoreResult<()> {
                 feeds::fail(&self.writer(), url, owner, error, retry_in).await
             }
