@@ -84,6 +84,9 @@ mod officials;
 #[path = "api/operations.rs"]
 mod operations;
 #[cfg(postgres_tests)]
+#[path = "api/page_bytes.rs"]
+mod page_bytes;
+#[cfg(postgres_tests)]
 #[path = "api/pagination.rs"]
 mod pagination;
 #[cfg(postgres_tests)]

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert::{source_to_proto, sources_to_records, timestamp};
 use super::deadline::CallDeadline;
 use super::error::ApiError;
-use super::paging;
+use super::paging::{self, Pager};
 use super::pb::{self, agenda_service_server::AgendaService};
 use super::resource::{self, parse_name};
 use crate::domain::SearchQuery;
@@ -49,7 +49,10 @@ impl AgendaService for AgendaApi {
     ) -> Result<Response<pb::AgendaItem>, Status> {
         let stored =
             resource::get_record::<AgendaItem>(&self.store, &request.into_inner().name).await?;
-        Ok(Response::new(stored_to_proto(stored)?))
+        Ok(Response::new(paging::sendable(
+            "GetAgendaItem",
+            stored_to_proto(stored)?,
+        )?))
     }
 
     async fn list_agenda_items(
@@ -58,19 +61,20 @@ impl AgendaService for AgendaApi {
     ) -> Result<Response<pb::ListAgendaItemsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter(&request)?;
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_agenda_records(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListAgendaItems",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?
+        .fill(
+            |page| self.store.list_agenda_records(&filter, page),
+            stored_to_proto,
+        )
+        .await?;
         Ok(Response::new(pb::ListAgendaItemsResponse {
-            agenda_items: found
-                .items
-                .into_iter()
-                .map(stored_to_proto)
-                .collect::<Result<_, _>>()?,
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            agenda_items: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 
@@ -86,7 +90,10 @@ impl AgendaService for AgendaApi {
         let stored =
             resource::create::<AgendaItem>(&self.store, record, &request.agenda_item_id).await?;
         tracing::info!(agenda_item = %format!("agendaItems/{}", stored.id), "agenda item created");
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "CreateAgendaItem",
+            to_proto(&stored),
+        )?))
     }
 
     async fn update_agenda_item(
@@ -104,7 +111,10 @@ impl AgendaService for AgendaApi {
             .unwrap_or_default();
         let stored =
             resource::update::<AgendaItem>(&self.store, &name, &etag, record, &paths).await?;
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "UpdateAgendaItem",
+            to_proto(&stored),
+        )?))
     }
 
     async fn delete_agenda_item(

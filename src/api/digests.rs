@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
+use prost::Message as _;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Semaphore, watch};
 use tonic::{Request, Response, Status};
 
 use super::agenda::{event_type_to_proto, status_to_proto};
 use super::convert::timestamp;
-use super::error::{ApiError, unknown_kind};
-use super::paging;
+use super::error::{ApiError, Resume, unknown_kind};
+use super::paging::{self, Pager};
 use super::pb::{self, digest_service_server::DigestService};
 use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::digest::model::{CitedSource, parse_kind};
@@ -25,8 +26,16 @@ use crate::store::digests::{
     DigestFilter, DigestRun, DyadOrder, PublishedDigest, RunFilter, RunState, pair_key,
 };
 
-/// Publications read per round trip while replaying a WatchDigests cursor.
-const REPLAY_BATCH: usize = 100;
+/// Publications read per round trip while replaying a WatchDigests cursor: one, as each is a
+/// whole digest (up to [`LARGEST_DIGEST_BYTES`]), so that a replay from cursor "0" holds one
+/// digest at a time rather than every one it has yet to send.
+const REPLAY_BATCH: usize = 1;
+/// Messages a WatchDigests stream holds between its reader and the connection: one, for the
+/// same reason.
+const WATCH_BUFFER: usize = 1;
+/// The most a `Digest` message takes in FULL view (DESIGN.md: under 1 MiB whatever the day's
+/// volume; `digest::cite` keeps it so).
+const LARGEST_DIGEST_BYTES: usize = 1024 * 1024;
 /// How often the notifier looks for digests committed by other processes, in case their
 /// notice was missed (PostgreSQL's LISTEN connection down, a lagging broadcast).
 const WATCH_POLL: Duration = Duration::from_secs(2);
@@ -140,7 +149,10 @@ impl DigestService for DigestApi {
             return Err(ApiError::InvalidArgument(violations).into());
         };
         let published = self.store.get_digest(&name).await.map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&published, view)))
+        Ok(Response::new(paging::sendable(
+            "GetDigest",
+            to_proto(&published, view),
+        )?))
     }
 
     async fn list_digests(
@@ -162,19 +174,27 @@ impl DigestService for DigestApi {
             .finish(|| ())
             .map_err(ApiError::InvalidArgument)?;
         // The view changes what a page holds, not which digests: a token serves either view.
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_digests(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let pager = Pager::new(
+            "ListDigests",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?;
+        // Full digests are read a few at a time: a page of them would otherwise hold up to
+        // the page size's worth of megabytes before it is cut to one response.
+        let pager = match view {
+            View::Full => pager.reading_at_most(paging::max_message_bytes() / LARGEST_DIGEST_BYTES),
+            View::Basic => pager,
+        };
+        let page = pager
+            .fill(
+                |page| self.store.list_digests(&filter, page),
+                |published| Ok(to_proto(&published, view)),
+            )
+            .await?;
         Ok(Response::new(pb::ListDigestsResponse {
-            digests: found
-                .items
-                .iter()
-                .map(|published| to_proto(published, view))
-                .collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            digests: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 
@@ -210,7 +230,10 @@ impl DigestService for DigestApi {
             .compile_day(&kind, date, request.force, request.deliver, Trigger::Api)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&published, View::Full)))
+        Ok(Response::new(paging::sendable(
+            "CompileDigest",
+            to_proto(&published, View::Full),
+        )?))
     }
 
     type WatchDigestsStream = WatchStream;
@@ -252,6 +275,7 @@ impl DigestService for DigestApi {
         };
         let store = self.store.clone();
         let mut stopping = self.stopping.clone();
+        let max_message_bytes = paging::max_message_bytes();
         let stream = async_stream(move |sender| async move {
             let _place = place;
             loop {
@@ -274,6 +298,21 @@ impl DigestService for DigestApi {
                         digest: Some(to_proto(&item, view)),
                         cursor: item.publication.to_string(),
                     };
+                    drop(item);
+                    // A digest no message can carry ends the stream with an error that names
+                    // it and gives the cursor that watches past it.
+                    let size = message.encoded_len();
+                    if let (true, Some(digest)) = (size > max_message_bytes, &message.digest) {
+                        let error = paging::too_large(
+                            "WatchDigests",
+                            digest,
+                            size,
+                            max_message_bytes,
+                            Resume::Cursor(message.cursor.clone()),
+                        );
+                        let _ = sender.send(Err(Status::from(error))).await;
+                        return;
+                    }
                     if sender.send(Ok(message)).await.is_err() {
                         return;
                     }
@@ -314,21 +353,30 @@ impl DigestService for DigestApi {
         };
         // A page token is bound to the digest and the order.
         let query = (&parent, order);
-        let page = paging::page_request(request.page_size, &request.page_token, &query)?;
-        let found = self
-            .store
-            .list_digest_dyads(&parent, order, page)
-            .await
-            .map_err(ApiError::from)?;
+        // The count of the first read: a page read in several rounds reports one.
+        let total_size = std::sync::OnceLock::new();
+        let (store, digest, total) = (&self.store, &parent, &total_size);
+        let page = Pager::new(
+            "ListDigestDyads",
+            request.page_size,
+            &request.page_token,
+            &query,
+        )?
+        .fill(
+            move |page| async move {
+                let found = store.list_digest_dyads(digest, order, page).await?;
+                let _ = total.set(found.total_size);
+                Ok(found.page)
+            },
+            |dyad| Ok(dyad_to_proto(&dyad, &parent)),
+        )
+        .await?;
         Ok(Response::new(pb::ListDigestDyadsResponse {
-            dyads: found
-                .page
-                .items
-                .iter()
-                .map(|dyad| dyad_to_proto(dyad, &parent))
-                .collect(),
-            next_page_token: paging::next_page_token(found.page.next_after, &query),
-            total_size: i64::try_from(found.total_size).unwrap_or(i64::MAX),
+            dyads: page.items,
+            next_page_token: page.next_page_token,
+            total_size: total_size
+                .get()
+                .map_or(0, |total| i64::try_from(*total).unwrap_or(i64::MAX)),
         }))
     }
 
@@ -356,15 +404,20 @@ impl DigestService for DigestApi {
         violations
             .finish(|| ())
             .map_err(ApiError::InvalidArgument)?;
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_runs(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListDigestRuns",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?
+        .fill(
+            |page| self.store.list_runs(&filter, page),
+            |run| Ok(run_to_proto(&run)),
+        )
+        .await?;
         Ok(Response::new(pb::ListDigestRunsResponse {
-            digest_runs: found.items.iter().map(run_to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            digest_runs: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 }
@@ -375,7 +428,7 @@ where
     F: FnOnce(tokio::sync::mpsc::Sender<Result<pb::WatchDigestsResponse, Status>>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (sender, receiver) = tokio::sync::mpsc::channel(16);
+    let (sender, receiver) = tokio::sync::mpsc::channel(WATCH_BUFFER);
     tokio::spawn(producer(sender));
     Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))
 }

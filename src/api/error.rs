@@ -76,6 +76,21 @@ pub enum ApiError {
     /// A request message over `max_message_bytes`.
     #[error("the request is larger than this server's limit of {limit} bytes (max_message_bytes)")]
     MessageTooLarge { limit: usize },
+    /// A resource that alone is larger than any response under `max_message_bytes` may be.
+    #[error(
+        "{resource} takes {size} bytes encoded, more than a {method} response may carry under this server's max_message_bytes of {max_message_bytes}; {}{}",
+        resume.advice(),
+        hint_sentence(hint)
+    )]
+    TooLargeToSend {
+        method: &'static str,
+        resource: String,
+        size: usize,
+        max_message_bytes: usize,
+        /// What else the client can ask for, if anything.
+        hint: &'static str,
+        resume: Resume,
+    },
     /// Bytes that are not the protobuf message the method takes.
     #[error("the request is not a valid protobuf message for this method: {problem}")]
     NotProtobuf { problem: String },
@@ -115,6 +130,39 @@ pub enum ApiError {
     /// The client sees only "internal error"; the cause is logged.
     #[error("internal error")]
     Internal(#[source] Cause),
+}
+
+/// How a client gets past a resource too large to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// A list: the page token that lists what follows it.
+    PageToken(String),
+    /// WatchDigests: the cursor that watches what follows it.
+    Cursor(String),
+    /// A call that returns the one resource: nothing to resume.
+    Nothing,
+}
+
+impl Resume {
+    fn advice(&self) -> &'static str {
+        match self {
+            Self::PageToken(_) => {
+                "to list past it, repeat the request with the page_token in this error's ErrorInfo metadata (next_page_token)"
+            }
+            Self::Cursor(_) => {
+                "to watch past it, watch again from the cursor in this error's ErrorInfo metadata (cursor)"
+            }
+            Self::Nothing => "no response of this method can carry it",
+        }
+    }
+}
+
+fn hint_sentence(hint: &str) -> String {
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!("; {hint}")
+    }
 }
 
 impl ApiError {
@@ -312,6 +360,38 @@ fn classify(
             "MESSAGE_TOO_LARGE",
             HashMap::from([("max_message_bytes".to_owned(), limit.to_string())]),
         ),
+        ApiError::TooLargeToSend {
+            resource,
+            size,
+            max_message_bytes,
+            resume,
+            ..
+        } => {
+            details.set_resource_info(
+                resource_type(resource),
+                resource,
+                "",
+                format!("{size} bytes encoded, over max_message_bytes ({max_message_bytes})"),
+            );
+            let mut metadata = HashMap::from([
+                ("resource".to_owned(), resource.clone()),
+                ("size_bytes".to_owned(), size.to_string()),
+                (
+                    "max_message_bytes".to_owned(),
+                    max_message_bytes.to_string(),
+                ),
+            ]);
+            match resume {
+                Resume::PageToken(token) => {
+                    metadata.insert("next_page_token".to_owned(), token.clone());
+                }
+                Resume::Cursor(cursor) => {
+                    metadata.insert("cursor".to_owned(), cursor.clone());
+                }
+                Resume::Nothing => {}
+            }
+            (Code::ResourceExhausted, "RESOURCE_TOO_LARGE", metadata)
+        }
         ApiError::NotProtobuf { .. } => {
             (Code::InvalidArgument, "MALFORMED_MESSAGE", HashMap::new())
         }
@@ -404,6 +484,8 @@ fn resource_metadata(resource: &str) -> HashMap<String, String> {
 /// The type name of a resource, as in `briefing.googleapis.com/Trip` style ResourceInfo.
 fn resource_type(resource: &str) -> String {
     let kind = match resource.split('/').next() {
+        Some("subscriptions") if resource.contains("/deliveries/") => "Delivery",
+        Some("digestRuns") => "DigestRun",
         Some("trips") => "Trip",
         Some("officials") => "Official",
         Some("agendaItems") => "AgendaItem",

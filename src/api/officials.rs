@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::error::ApiError;
-use super::paging;
+use super::paging::{self, Pager};
 use super::pb::{self, official_service_server::OfficialService};
 use super::resource::{self, parse_name};
 use crate::domain::Stored;
@@ -33,7 +33,10 @@ impl OfficialService for OfficialApi {
         request: Request<pb::GetOfficialRequest>,
     ) -> Result<Response<pb::Official>, Status> {
         let stored = resource::get::<Official>(&self.store, &request.into_inner().name).await?;
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "GetOfficial",
+            to_proto(&stored),
+        )?))
     }
 
     async fn list_officials(
@@ -42,15 +45,20 @@ impl OfficialService for OfficialApi {
     ) -> Result<Response<pb::ListOfficialsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter(&request)?;
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_officials(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListOfficials",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?
+        .fill(
+            |page| self.store.list_officials(&filter, page),
+            |official| Ok(to_proto(&official)),
+        )
+        .await?;
         Ok(Response::new(pb::ListOfficialsResponse {
-            officials: found.items.iter().map(to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            officials: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 
@@ -66,7 +74,10 @@ impl OfficialService for OfficialApi {
         let stored =
             resource::create::<Official>(&self.store, record, &request.official_id).await?;
         tracing::info!(official = %format!("officials/{}", stored.id), "official created");
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "CreateOfficial",
+            to_proto(&stored),
+        )?))
     }
 
     async fn update_official(
@@ -84,7 +95,10 @@ impl OfficialService for OfficialApi {
             .unwrap_or_default();
         let stored =
             resource::update::<Official>(&self.store, &name, &etag, record, &paths).await?;
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "UpdateOfficial",
+            to_proto(&stored),
+        )?))
     }
 
     async fn delete_official(

@@ -24,7 +24,7 @@ use super::digests::{DigestApi, PublicationNotifier};
 use super::feeds::FeedApi;
 use super::officials::OfficialApi;
 use super::overload::OverloadLayer;
-use super::paging::{PageKey, PageKeyLayer};
+use super::paging::{PageKey, PagingLayer};
 use super::pb::agenda_service_server::AgendaServiceServer;
 use super::pb::digest_service_server::DigestServiceServer;
 use super::pb::feed_service_server::FeedServiceServer;
@@ -178,7 +178,7 @@ pub async fn serve(
         .layer(CodecErrorsLayer::new(max_message_bytes))
         .layer(DeadlineLayer::new(config.request_timeout))
         .layer(OverloadLayer::new(limits.max_requests_in_flight))
-        .layer(PageKeyLayer::new(page_key))
+        .layer(PagingLayer::new(page_key, max_message_bytes))
         .layer(AuthLayer::new(authenticator))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::error::ApiError;
-use super::paging;
+use super::paging::{self, Pager};
 use super::pb::{self, subscription_service_server::SubscriptionService};
 use super::rate_limit::{Client, CostlyCall, CostlyCalls};
 use crate::delivery::Egress;
@@ -176,7 +176,10 @@ impl SubscriptionService for SubscriptionApi {
             .map_err(ApiError::from)?;
         tracing::info!(subscription = %format!("subscriptions/{}", stored.id), kind = %stored.value.kind, "subscription created");
         // The one response that carries the secret.
-        Ok(Response::new(to_proto(&stored, true)))
+        Ok(Response::new(paging::sendable(
+            "CreateSubscription",
+            to_proto(&stored, true),
+        )?))
     }
 
     async fn get_subscription(
@@ -189,7 +192,10 @@ impl SubscriptionService for SubscriptionApi {
             .get_subscription(&id)
             .await
             .map_err(ApiError::from)?;
-        Ok(Response::new(to_proto(&stored, false)))
+        Ok(Response::new(paging::sendable(
+            "GetSubscription",
+            to_proto(&stored, false),
+        )?))
     }
 
     async fn list_subscriptions(
@@ -205,19 +211,20 @@ impl SubscriptionService for SubscriptionApi {
                     .map_err(|problem| ApiError::invalid("kind", problem))?,
             )
         };
-        let page = paging::page_request(request.page_size, &request.page_token, &kind)?;
-        let found = self
-            .store
-            .list_subscriptions(kind.as_deref(), page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListSubscriptions",
+            request.page_size,
+            &request.page_token,
+            &kind,
+        )?
+        .fill(
+            |page| self.store.list_subscriptions(kind.as_deref(), page),
+            |stored| Ok(to_proto(&stored, false)),
+        )
+        .await?;
         Ok(Response::new(pb::ListSubscriptionsResponse {
-            subscriptions: found
-                .items
-                .iter()
-                .map(|stored| to_proto(stored, false))
-                .collect(),
-            next_page_token: paging::next_page_token(found.next_after, &kind),
+            subscriptions: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 
@@ -259,15 +266,20 @@ impl SubscriptionService for SubscriptionApi {
             .await
             .map_err(ApiError::from)?;
         let filter = (id.clone(), state.map(DeliveryState::code));
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_deliveries(&id, state, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListDeliveries",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?
+        .fill(
+            |page| self.store.list_deliveries(&id, state, page),
+            |delivery| Ok(delivery_to_proto(&delivery)),
+        )
+        .await?;
         Ok(Response::new(pb::ListDeliveriesResponse {
-            deliveries: found.items.iter().map(delivery_to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            deliveries: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 

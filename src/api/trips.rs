@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{source_to_proto, sources_to_records, timestamp};
 use super::error::ApiError;
-use super::paging;
+use super::paging::{self, Pager};
 use super::pb::{self, trip_service_server::TripService};
 use super::resource::{self, parse_name};
 use crate::domain::Stored;
@@ -40,7 +40,10 @@ impl TripService for TripApi {
                 stored.id
             )))
         })?;
-        Ok(Response::new(record_to_proto(stored, state)))
+        Ok(Response::new(paging::sendable(
+            "GetTrip",
+            record_to_proto(stored, state),
+        )?))
     }
 
     async fn list_trips(
@@ -49,15 +52,15 @@ impl TripService for TripApi {
     ) -> Result<Response<pb::ListTripsResponse>, Status> {
         let request = request.into_inner();
         let filter = filter(&request)?;
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_trips(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new("ListTrips", request.page_size, &request.page_token, &filter)?
+            .fill(
+                |page| self.store.list_trips(&filter, page),
+                |trip| Ok(to_proto(&trip)),
+            )
+            .await?;
         Ok(Response::new(pb::ListTripsResponse {
-            trips: found.items.iter().map(to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            trips: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 
@@ -72,7 +75,10 @@ impl TripService for TripApi {
         let (record, _, _) = from_proto(trip)?;
         let stored = resource::create::<Trip>(&self.store, record, &request.trip_id).await?;
         tracing::info!(trip = %format!("trips/{}", stored.id), "trip created");
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "CreateTrip",
+            to_proto(&stored),
+        )?))
     }
 
     async fn update_trip(
@@ -89,7 +95,10 @@ impl TripService for TripApi {
             .map(|mask| mask.paths)
             .unwrap_or_default();
         let stored = resource::update::<Trip>(&self.store, &name, &etag, record, &paths).await?;
-        Ok(Response::new(to_proto(&stored)))
+        Ok(Response::new(paging::sendable(
+            "UpdateTrip",
+            to_proto(&stored),
+        )?))
     }
 
     async fn delete_trip(

@@ -55,7 +55,8 @@ pub struct ActorCode {
 
 impl ActorCode {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.len() != 3 && raw.len() != 6 {
+        // ASCII first: the split below is by bytes, and a code is letters.
+        if !raw.is_ascii() || (raw.len() != 3 && raw.len() != 6) {
             return Err(format!(
                 "{} is not an actor code: expected a country (KOR) or a country and sector (KORGOV)",
                 echo(raw)
@@ -294,6 +295,9 @@ mod tests {
         assert_eq!(actor.to_string(), "USAGOV");
         assert!(ActorCode::parse("USAXYZ").is_err());
         assert!(ActorCode::parse("USAG").is_err());
+        // Six bytes, not six letters (tests/properties.rs found it): refused, not a panic.
+        assert!(ActorCode::parse("\u{f93bc}JK").is_err());
+        assert!(ActorCode::parse("KO\u{e9}").is_err());
     }
 
     #[test]

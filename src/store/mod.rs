@@ -64,7 +64,36 @@ pub struct PageRequest {
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Each item's position, in the order of `items`: a reader that keeps only the first few
+    /// items (the API cuts pages by bytes) continues after the last position it kept.
+    pub positions: Vec<i64>,
     pub next_after: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// A page of items with their positions; `more` when an item beyond them was found.
+    pub fn from_rows(rows: Vec<(i64, T)>, more: bool) -> Self {
+        let next_after = if more {
+            rows.last().map(|(position, _)| *position)
+        } else {
+            None
+        };
+        let (positions, items) = rows.into_iter().unzip();
+        Self {
+            items,
+            positions,
+            next_after,
+        }
+    }
+
+    /// The same page with each item turned into another shape.
+    pub fn map<U>(self, into: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(into).collect(),
+            positions: self.positions,
+            next_after: self.next_after,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -228,14 +257,7 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<Page<Stored<AgendaItemRecord>>> {
         let found = self.list_agenda_items(filter, page).await?;
-        Ok(Page {
-            items: found
-                .items
-                .into_iter()
-                .map(|stored| stored.map(|item| item.to_record()))
-                .collect(),
-            next_after: found.next_after,
-        })
+        Ok(found.map(|stored| stored.map(|item| item.to_record())))
     }
     async fn update_agenda_item(
         &self,

@@ -26,6 +26,7 @@ mod import;
 mod limits;
 mod officials;
 mod operations;
+mod page_bytes;
 mod pagination;
 mod receiver;
 mod schedule;

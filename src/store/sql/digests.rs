@@ -258,18 +258,11 @@ macro_rules! digests {
                 .push_bind(page_limit(page));
             let rows = query.build().fetch_all(pool).await?;
             let mut items = Vec::new();
-            let mut last = None;
             for row in rows.iter().take(page.size) {
-                items.push(decode_run(row)?);
-                last = Some(day_position(
-                    row.try_get("day_number")?,
-                    row.try_get("seq")?,
-                ));
+                let position = day_position(row.try_get("day_number")?, row.try_get("seq")?);
+                items.push((position, decode_run(row)?));
             }
-            Ok(Page {
-                next_after: if rows.len() > page.size { last } else { None },
-                items,
-            })
+            Ok(Page::from_rows(items, rows.len() > page.size))
         }
 
         pub(super) async fn last_done_day(pool: &Pool, kind: &str) -> StoreResult<Option<NaiveDate>> {
@@ -336,18 +329,11 @@ macro_rules! digests {
                 .push_bind(page_limit(page));
             let rows = query.build().fetch_all(pool).await?;
             let mut items = Vec::new();
-            let mut last = None;
             for row in rows.iter().take(page.size) {
-                items.push(decode_published(row, "publication")?);
-                last = Some(day_position(
-                    row.try_get("day_number")?,
-                    row.try_get("seq")?,
-                ));
+                let position = day_position(row.try_get("day_number")?, row.try_get("seq")?);
+                items.push((position, decode_published(row, "publication")?));
             }
-            Ok(Page {
-                next_after: if rows.len() > page.size { last } else { None },
-                items,
-            })
+            Ok(Page::from_rows(items, rows.len() > page.size))
         }
 
         pub(super) async fn publications_after(
@@ -457,19 +443,15 @@ macro_rules! digests {
                 .await?;
             transaction.commit().await?;
             let mut items = Vec::new();
-            let mut last = None;
             for row in rows.iter().take(page.size) {
                 let body: String = row.try_get("body")?;
-                items.push(serde_json::from_str::<Dyad>(&body).map_err(|error| {
+                let dyad = serde_json::from_str::<Dyad>(&body).map_err(|error| {
                     StoreError::Internal(format!("stored dyad of {digest_name} is corrupt: {error}"))
-                })?);
-                last = Some(row.try_get::<i64, _>("position")?);
+                })?;
+                items.push((row.try_get::<i64, _>("position")?, dyad));
             }
             Ok(DyadPage {
-                page: Page {
-                    next_after: if rows.len() > page.size { last } else { None },
-                    items,
-                },
+                page: Page::from_rows(items, rows.len() > page.size),
                 total_size: u64::try_from(total).unwrap_or(0),
             })
         }

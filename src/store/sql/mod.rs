@@ -133,11 +133,10 @@ pub(crate) fn now() -> DateTime<Utc> {
 
 /// A page of decoded rows; `more` when a row beyond them was found.
 pub(crate) fn page_of<D>(rows: Vec<Row<D>>, more: bool) -> Page<Stored<D>> {
-    let last_seq = rows.last().map(|row| row.seq);
-    Page {
-        items: rows.into_iter().map(|row| row.stored).collect(),
-        next_after: if more { last_seq } else { None },
-    }
+    Page::from_rows(
+        rows.into_iter().map(|row| (row.seq, row.stored)).collect(),
+        more,
+    )
 }
 
 /// One row more than the page, to see whether another page follows.

@@ -150,15 +150,10 @@ macro_rules! subscriptions {
                 .push_bind(page_limit(page));
             let rows = query.build().fetch_all(pool).await?;
             let mut items = Vec::new();
-            let mut last = None;
             for row in rows.iter().take(page.size) {
-                items.push(decode_subscription(row, secrets)?);
-                last = Some(row.try_get("seq")?);
+                items.push((row.try_get("seq")?, decode_subscription(row, secrets)?));
             }
-            Ok(Page {
-                next_after: if rows.len() > page.size { last } else { None },
-                items,
-            })
+            Ok(Page::from_rows(items, rows.len() > page.size))
         }
 
         pub(super) async fn delete(pool: &Pool, id: &ResourceId) -> StoreResult<()> {
@@ -229,15 +224,10 @@ macro_rules! subscriptions {
                 .push_bind(page_limit(page));
             let rows = query.build().fetch_all(pool).await?;
             let mut items = Vec::new();
-            let mut last = None;
             for row in rows.iter().take(page.size) {
-                items.push(decode_delivery(row)?);
-                last = Some(row.try_get("seq")?);
+                items.push((row.try_get("seq")?, decode_delivery(row)?));
             }
-            Ok(Page {
-                next_after: if rows.len() > page.size { last } else { None },
-                items,
-            })
+            Ok(Page::from_rows(items, rows.len() > page.size))
         }
 
         pub(super) async fn claim_due(
