@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::error::ApiError;
-use super::paging;
+use super::paging::Pager;
 use super::pb::{self, feed_service_server::FeedService};
 use crate::domain::Violations;
 use crate::domain::values::redacted_setting;
@@ -69,15 +69,20 @@ impl FeedService for FeedApi {
             feed: feed.unwrap_or(crate::feed::GDELT).to_owned(),
             state,
         };
-        let page = paging::page_request(request.page_size, &request.page_token, &filter)?;
-        let found = self
-            .store
-            .list_feed_files(&filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let page = Pager::new(
+            "ListFeedFiles",
+            request.page_size,
+            &request.page_token,
+            &filter,
+        )?
+        .fill(
+            |page| self.store.list_feed_files(&filter, page),
+            |file| Ok(file_to_proto(&file)),
+        )
+        .await?;
         Ok(Response::new(pb::ListFeedFilesResponse {
-            feed_files: found.items.iter().map(file_to_proto).collect(),
-            next_page_token: paging::next_page_token(found.next_after, &filter),
+            feed_files: page.items,
+            next_page_token: page.next_page_token,
         }))
     }
 }

@@ -213,15 +213,11 @@ macro_rules! feeds {
                 .push_bind(page_limit(page));
             let rows = query.build().fetch_all(pool).await?;
             let mut items = Vec::new();
-            let mut last = None;
             for row in rows.iter().take(page.size) {
-                items.push(decode_file(row)?);
-                last = Some(file_position(row.try_get("file_time")?, row.try_get("seq")?));
+                let position = file_position(row.try_get("file_time")?, row.try_get("seq")?);
+                items.push((position, decode_file(row)?));
             }
-            Ok(Page {
-                next_after: if rows.len() > page.size { last } else { None },
-                items,
-            })
+            Ok(Page::from_rows(items, rows.len() > page.size))
         }
 
         /// Files by state, and the time of the newest imported one, of every feed.
