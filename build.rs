@@ -12,6 +12,7 @@ const BRIEFING_PROTOS: &[&str] = &[
     "briefing/v1/agenda.proto",
     "briefing/v1/digest.proto",
     "briefing/v1/subscription.proto",
+    "briefing/v1/feed.proto",
 ];
 
 /// Not generated (tonic-types has them); compiled so grpcurl can decode error details.

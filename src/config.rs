@@ -15,7 +15,8 @@
 //! than a configuration crate (figment, config-rs): the precedence is four lines of code, and
 //! clap keeps the variable of each flag next to it in `--help`.
 //!
-//! The file also holds what has no flag: `alliances` and the `[kinds.NAME]` tables.
+//! The file also holds what has no flag: `alliances`, the `[kinds.NAME]` tables and the
+//! `[feeds.gdelt]` table.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ use crate::delivery::{DeliveryConfig, RetrySchedule};
 use crate::digest::{Alliance, DEFAULT_KIND, Side, default_alliances};
 use crate::domain::CountryCode;
 use crate::domain::values::parse_time_zone;
+use crate::feed::GdeltFeedConfig;
 use crate::schedule::Plan;
 
 /// Declares the layered settings: `name: Type = "default", "BRIEFING_NAME", "help"`, and
@@ -62,6 +64,10 @@ macro_rules! settings {
             #[arg(skip)]
             #[serde(default)]
             pub kinds: BTreeMap<String, FileKind>,
+            /// The feeds that bring real data in: `[feeds.gdelt]` (file only).
+            #[arg(skip)]
+            #[serde(default)]
+            pub feeds: FileFeeds,
         }
 
         /// Every setting, resolved: the first layer that sets it, else its default.
@@ -89,6 +95,7 @@ macro_rules! settings {
                     $($name: self.$name.or(lower.$name),)*
                     alliances: lower.alliances,
                     kinds: lower.kinds,
+                    feeds: lower.feeds,
                 }
             }
 
@@ -284,6 +291,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The largest message a call may send or receive, on every service.
     pub max_message_bytes: usize,
+    /// `[feeds.gdelt]`: GDELT's 15-minute event exports, followed when enabled.
+    pub gdelt_feed: GdeltFeedConfig,
 }
 
 /// How log lines are written (`log_format`).
@@ -402,6 +411,105 @@ pub struct FileKind {
     alliances: Option<Vec<FileAlliance>>,
 }
 
+/// `[feeds.*]`: the feeds the server follows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFeeds {
+    gdelt: Option<FileGdeltFeed>,
+}
+
+/// `[feeds.gdelt]`, each key optional (its default in `crate::feed::defaults`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileGdeltFeed {
+    enabled: Option<bool>,
+    url: Option<String>,
+    master_url: Option<String>,
+    interval_seconds: Option<u64>,
+    catch_up_hours: Option<u32>,
+    countries: Option<Vec<String>>,
+    min_sources: Option<u32>,
+    root_events_only: Option<bool>,
+    retry_base_ms: Option<u64>,
+    lease_seconds: Option<u64>,
+    max_file_bytes: Option<u64>,
+    download_timeout_seconds: Option<u64>,
+}
+
+/// `[feeds.gdelt]` checked, every key that is left out at its default; errors name the key.
+fn parse_gdelt_feed(file: FileGdeltFeed) -> anyhow::Result<GdeltFeedConfig> {
+    use crate::feed::defaults;
+    let key = |name: &str| format!("feeds.gdelt.{name}");
+    let url = |name: &str, written: Option<String>, default: &str| {
+        let text = written.unwrap_or_else(|| default.to_owned());
+        crate::feed::parse_feed_url(&text)
+            .map_err(|problem| anyhow::anyhow!("{}: {problem}", key(name)))
+    };
+    let mut countries = Vec::new();
+    for code in file.countries.unwrap_or_default() {
+        countries.push(
+            CountryCode::parse(code.trim())
+                .map_err(|problem| anyhow::anyhow!("{}: {problem}", key("countries")))?,
+        );
+    }
+    let interval_seconds = file.interval_seconds.unwrap_or(defaults::INTERVAL_SECONDS);
+    anyhow::ensure!(
+        (1..=86_400).contains(&interval_seconds),
+        "{}: must be from 1 to 86400 seconds, got {interval_seconds}",
+        key("interval_seconds")
+    );
+    let catch_up_hours = file.catch_up_hours.unwrap_or(defaults::CATCH_UP_HOURS);
+    anyhow::ensure!(
+        catch_up_hours <= defaults::MAX_CATCH_UP_HOURS,
+        "{}: must be at most {} (31 days), got {catch_up_hours}",
+        key("catch_up_hours"),
+        defaults::MAX_CATCH_UP_HOURS
+    );
+    let retry_base_ms = file.retry_base_ms.unwrap_or(defaults::RETRY_BASE_MS);
+    anyhow::ensure!(
+        retry_base_ms >= 1,
+        "{}: must be at least 1",
+        key("retry_base_ms")
+    );
+    let lease_seconds = file.lease_seconds.unwrap_or(defaults::LEASE_SECONDS);
+    anyhow::ensure!(
+        lease_seconds >= 1,
+        "{}: must be at least 1",
+        key("lease_seconds")
+    );
+    let max_file_bytes = file.max_file_bytes.unwrap_or(defaults::MAX_FILE_BYTES);
+    anyhow::ensure!(
+        (1..=defaults::MAX_FILE_BYTES_LIMIT).contains(&max_file_bytes),
+        "{}: must be from 1 to {} bytes, got {max_file_bytes}",
+        key("max_file_bytes"),
+        defaults::MAX_FILE_BYTES_LIMIT
+    );
+    let download_timeout_seconds = file
+        .download_timeout_seconds
+        .unwrap_or(defaults::DOWNLOAD_TIMEOUT_SECONDS);
+    anyhow::ensure!(
+        download_timeout_seconds >= 1,
+        "{}: must be at least 1",
+        key("download_timeout_seconds")
+    );
+    Ok(GdeltFeedConfig {
+        enabled: file.enabled.unwrap_or(false),
+        url: url("url", file.url, defaults::URL)?,
+        master_url: url("master_url", file.master_url, defaults::MASTER_URL)?,
+        interval: Duration::from_secs(interval_seconds),
+        catch_up: Duration::from_secs(u64::from(catch_up_hours) * 3600),
+        filter: crate::import::gdelt::Filter {
+            countries,
+            min_sources: file.min_sources.unwrap_or(0),
+            root_events_only: file.root_events_only.unwrap_or(false),
+        },
+        retry_base: Duration::from_millis(retry_base_ms),
+        lease: Duration::from_secs(lease_seconds),
+        max_file_bytes,
+        download_timeout: Duration::from_secs(download_timeout_seconds),
+    })
+}
+
 /// Deliveries attempted at once (not a setting): each waits on its receiver, not on the
 /// machine, so many receivers that hang hold few resources, and a healthy one still finds a
 /// place.
@@ -460,6 +568,7 @@ impl Config {
             sides.push((kind, side));
         }
         let listen = resolve_listen(&resolved.listen)?;
+        let gdelt_feed = parse_gdelt_feed(settings.feeds.gdelt.unwrap_or_default())?;
         let config = Self {
             listen,
             database: resolved.database,
@@ -526,6 +635,7 @@ impl Config {
             shutdown_drain: Duration::from_secs(resolved.shutdown_drain_seconds),
             shutdown_grace: Duration::from_secs(resolved.shutdown_grace_seconds),
             max_message_bytes: resolved.max_message_bytes,
+            gdelt_feed,
         };
         config.check()?;
         Ok(config)

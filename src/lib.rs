@@ -7,6 +7,7 @@ pub mod config;
 pub mod delivery;
 pub mod digest;
 pub mod domain;
+pub mod feed;
 pub mod import;
 pub mod ops;
 pub mod schedule;

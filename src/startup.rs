@@ -177,6 +177,19 @@ impl Application {
         )?
         .with_metrics(self.metrics.clone());
         let worker = tokio::spawn(worker.run(worker_stopped));
+        // The feed goes through the webhooks' SSRF guard (its configured hosts excepted).
+        let (stop_feed, feed_stopped) = watch::channel(false);
+        let feed = if self.config.gdelt_feed.enabled {
+            let feed = crate::feed::GdeltFeed::new(
+                self.config.gdelt_feed.clone(),
+                self.store.clone(),
+                self.egress.guard.clone(),
+                self.metrics.clone(),
+            )?;
+            Some(tokio::spawn(feed.run(feed_stopped)))
+        } else {
+            None
+        };
         let (stop_operations, operations_stopped) = tokio::sync::oneshot::channel::<()>();
         let operations = self.http_listener.map(|listener| {
             if let Ok(address) = listener.local_addr() {
@@ -233,6 +246,17 @@ impl Application {
         let served =
             crate::api::server::serve(&self.config, services, self.listener, shutdown).await;
         let _ = stop_worker.send(true);
+        let _ = stop_feed.send(true);
+        if let Some(mut feed) = feed {
+            // The feed gives back a file it holds; one that cannot within a second is left
+            // to its lease, and imported again later.
+            if tokio::time::timeout(std::time::Duration::from_secs(1), &mut feed)
+                .await
+                .is_err()
+            {
+                feed.abort();
+            }
+        }
         if let Some(schedule) = schedule {
             schedule.abort();
             // Aborting is a no-op once start() is done; then its job scheduler is shut down.
@@ -287,8 +311,16 @@ fn check_config(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(args)?;
     open_files(&config)?;
     let kinds: Vec<&str> = config.plans.iter().map(|plan| plan.kind.as_str()).collect();
+    let feed = if config.gdelt_feed.enabled {
+        format!(
+            "gdelt feed from {}",
+            crate::domain::values::redacted_url(&config.gdelt_feed.url)
+        )
+    } else {
+        "gdelt feed off".to_owned()
+    };
     println!(
-        "configuration is valid: listen {}, database {}, auth {}, digest kinds {}",
+        "configuration is valid: listen {}, database {}, auth {}, digest kinds {}, {feed}",
         config.listen,
         redacted_setting(&config.database),
         config.auth.as_str(),

@@ -60,8 +60,14 @@ mod egress;
 #[path = "api/errors.rs"]
 mod errors;
 #[cfg(postgres_tests)]
+#[path = "api/feed.rs"]
+mod feed;
+#[cfg(postgres_tests)]
 #[path = "api/gdelt.rs"]
 mod gdelt;
+#[cfg(postgres_tests)]
+#[path = "api/gdelt_files.rs"]
+mod gdelt_files;
 #[cfg(postgres_tests)]
 #[path = "api/helpers.rs"]
 mod helpers;

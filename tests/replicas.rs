@@ -1,6 +1,7 @@
 //! Several replicas of the real binary on one PostgreSQL database: exactly one digest per day,
-//! one `webhook-id` per delivery, writes visible across replicas, a replica that dies holding a
-//! day, and PostgreSQL itself going away and coming back. The server processes, databases and
+//! one `webhook-id` per delivery, each GDELT feed file imported once, writes visible across
+//! replicas, a replica that dies holding a day, and PostgreSQL itself going away and coming
+//! back. The server processes, databases and
 //! the webhook receiver are the API suite's (`tests/api/helpers.rs`, `tests/api/receiver.rs`).
 //!
 //! Compiled when `BRIEFING_TEST_POSTGRES` names a server (`.ci/run` sets it); without it the
@@ -23,6 +24,10 @@ fn replica_tests_skipped_because_briefing_test_postgres_is_unset() {
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
 // The API suite's harness: databases, the server process and the webhook receiver.
+#[cfg(postgres_tests)]
+#[allow(dead_code, reason = "the replica tests use a part of the GDELT files")]
+#[path = "api/gdelt_files.rs"]
+mod gdelt_files;
 #[cfg(postgres_tests)]
 #[allow(
     dead_code,
@@ -572,6 +577,176 @@ mod replicas {
             again.name,
             "the first digest is not replayed past its cursor"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn three_replicas_following_gdelt_import_each_file_exactly_once() {
+        use crate::gdelt_files::{GdeltServer, export_name, latest_quarter_hour, three_rows};
+        use briefing::api::pb::feed_service_client::FeedServiceClient;
+
+        let (database, url) = fresh_database().await;
+        let gdelt = GdeltServer::start();
+        // The replicas start on empty lists, then meet the files together; each export takes
+        // a while to download, so a replica still holds one while the others poll.
+        gdelt.set_update_list(&[]);
+        gdelt.set_master_list(&[]);
+        gdelt.slow_exports(Duration::from_millis(300));
+        let config = database.directory().join("briefing.toml");
+        std::fs::write(&config, gdelt.feed_config(3)).expect("write the configuration");
+        let config = config.to_str().expect("utf-8");
+        let replicas = [
+            replica(&url, &["--schedule=false", "--config", config]).await,
+            replica(&url, &["--schedule=false", "--config", config]).await,
+            replica(&url, &["--schedule=false", "--config", config]).await,
+        ];
+        let latest = latest_quarter_hour().await;
+        let times: Vec<_> = (0..8)
+            .map(|back| latest - chrono::Duration::minutes(15 * back))
+            .collect();
+        let lines: Vec<String> = times
+            .iter()
+            .rev()
+            .zip(1..)
+            .map(|(time, number)| gdelt.put_export(*time, &three_rows(number)))
+            .collect();
+        gdelt.set_master_list(&lines);
+        gdelt.set_update_list(&lines[lines.len() - 1..]);
+
+        let mut feeds = FeedServiceClient::new(channel(&replicas[2]));
+        let list = |state: pb::FeedFileState| pb::ListFeedFilesRequest {
+            page_size: 100,
+            state: state.into(),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let imported = feeds
+                .list_feed_files(list(pb::FeedFileState::Imported))
+                .await
+                .expect("ListFeedFiles")
+                .into_inner()
+                .feed_files;
+            if imported.len() == times.len() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not every file was imported: {imported:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Several more polls of every replica: nothing is claimed or downloaded again.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let ledger = feeds
+            .list_feed_files(list(pb::FeedFileState::Unspecified))
+            .await
+            .expect("ListFeedFiles")
+            .into_inner()
+            .feed_files;
+        assert_eq!(ledger.len(), times.len(), "{ledger:#?}");
+        for file in &ledger {
+            let name = file.name.rsplit('/').next().unwrap_or_default();
+            assert_eq!(file.state(), pb::FeedFileState::Imported, "{file:#?}");
+            assert_eq!(file.attempts, 1, "claimed once: {file:#?}");
+            assert_eq!((file.rows_read, file.rows_imported), (3, 2), "{file:#?}");
+            assert_eq!(gdelt.downloads(name), 1, "{name} downloaded once");
+        }
+        let mut names: Vec<String> = times.iter().map(|time| export_name(*time)).collect();
+        names.sort();
+        let mut listed: Vec<String> = ledger
+            .iter()
+            .map(|file| file.name.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, names);
+        // The files were shared out, not all taken by one replica.
+        let holders: std::collections::BTreeSet<&str> =
+            ledger.iter().map(|file| file.claimed_by.as_str()).collect();
+        assert!(
+            holders.len() >= 2,
+            "one replica imported every file: {holders:?}"
+        );
+        drop(replicas);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_feed_file_held_by_a_replica_that_died_is_imported_by_another_after_its_lease() {
+        use crate::gdelt_files::{GdeltServer, export_name, latest_quarter_hour, three_rows};
+        use briefing::api::pb::feed_service_client::FeedServiceClient;
+
+        let (database, url) = fresh_database().await;
+        let gdelt = GdeltServer::start();
+        let time = latest_quarter_hour().await;
+        let name = export_name(time);
+        let line = gdelt.put_export(time, &three_rows(1));
+        gdelt.set_update_list(std::slice::from_ref(&line));
+        gdelt.set_master_list(std::slice::from_ref(&line));
+        // The download outlasts the replica: it dies holding the file.
+        gdelt.slow_exports(Duration::from_secs(30));
+        let config = database.directory().join("briefing.toml");
+        std::fs::write(&config, gdelt.feed_config_with_lease(1, 2))
+            .expect("write the configuration");
+        let config = config.to_str().expect("utf-8");
+        let first = replica(&url, &["--schedule=false", "--config", config]).await;
+        let mut feeds = FeedServiceClient::new(channel(&first));
+        let claimed = pb::ListFeedFilesRequest {
+            state: pb::FeedFileState::Claimed.into(),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while gdelt.downloads(&name) == 0
+            || feeds
+                .list_feed_files(claimed.clone())
+                .await
+                .expect("ListFeedFiles")
+                .into_inner()
+                .feed_files
+                .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the file was never claimed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        first.kill_hard();
+
+        gdelt.slow_exports(Duration::ZERO);
+        let second = replica(&url, &["--schedule=false", "--config", config]).await;
+        let mut feeds = FeedServiceClient::new(channel(&second));
+        let imported = pb::ListFeedFilesRequest {
+            state: pb::FeedFileState::Imported.into(),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let file = loop {
+            let found = feeds
+                .list_feed_files(imported.clone())
+                .await
+                .expect("ListFeedFiles")
+                .into_inner()
+                .feed_files;
+            if let Some(file) = found.into_iter().next() {
+                break file;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the file was not taken over; log:\n{}",
+                second.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            file.attempts, 2,
+            "claimed again once the lease ran out: {file:#?}"
+        );
+        assert_eq!((file.rows_read, file.rows_imported), (3, 2), "{file:#?}");
+        assert_eq!(
+            gdelt.downloads(&name),
+            2,
+            "downloaded again only after the first holder died"
+        );
+        drop(second);
     }
 
     /// The NOTIFY path itself: a store forwards what another process publishes.

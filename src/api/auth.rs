@@ -94,6 +94,7 @@ pub const METHOD_ROLES: &[(&str, AccessRole)] = &[
         "/briefing.v1.DigestService/CompileDigest",
         AccessRole::Writer,
     ),
+    ("/briefing.v1.FeedService/ListFeedFiles", AccessRole::Reader),
     (
         "/briefing.v1.SubscriptionService/CreateSubscription",
         AccessRole::Admin,

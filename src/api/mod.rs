@@ -10,6 +10,7 @@ pub mod convert;
 pub mod deadline;
 pub mod digests;
 pub mod error;
+pub mod feeds;
 pub mod mask;
 pub mod officials;
 pub mod overload;

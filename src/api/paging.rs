@@ -375,6 +375,7 @@ named_page_items!(
     pb::Subscription,
     pb::Delivery,
     pb::DigestRun,
+    pb::FeedFile,
 );
 
 impl PageItem for pb::Digest {

@@ -21,11 +21,13 @@ use super::codec_errors::CodecErrorsLayer;
 use super::connections::{ConnectionLimits, connection_budget, incoming};
 use super::deadline::DeadlineLayer;
 use super::digests::{DigestApi, PublicationNotifier};
+use super::feeds::FeedApi;
 use super::officials::OfficialApi;
 use super::overload::OverloadLayer;
 use super::paging::{PageKey, PagingLayer};
 use super::pb::agenda_service_server::AgendaServiceServer;
 use super::pb::digest_service_server::DigestServiceServer;
+use super::pb::feed_service_server::FeedServiceServer;
 use super::pb::official_service_server::OfficialServiceServer;
 use super::pb::subscription_service_server::SubscriptionServiceServer;
 use super::pb::trip_service_server::TripServiceServer;
@@ -45,6 +47,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "briefing.v1.AgendaService",
     "briefing.v1.DigestService",
     "briefing.v1.SubscriptionService",
+    "briefing.v1.FeedService",
 ];
 
 /// What the services share.
@@ -148,6 +151,12 @@ pub async fn serve(
     .max_decoding_message_size(max_message_bytes)
     .max_encoding_message_size(max_message_bytes);
 
+    let feeds = FeedServiceServer::new(FeedApi::new(store.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
+
     let watcher = tokio::spawn(watch_health(store, readiness, health_reporter.clone()));
 
     let limits = &config.transport;
@@ -178,7 +187,8 @@ pub async fn serve(
         .add_service(officials)
         .add_service(agenda)
         .add_service(digests)
-        .add_service(subscriptions);
+        .add_service(subscriptions)
+        .add_service(feeds);
     // Both paths accept through `connections`, which bounds them and times their handshakes.
     let (result, reloader): (BoxFuture<'_, Result<(), tonic::transport::Error>>, _) = match tls {
         Some((acceptor, reloader)) => (

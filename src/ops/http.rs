@@ -129,4 +129,26 @@ async fn refresh_from_store(operations: &Operations) {
             metrics.store_up.set(0);
         }
     }
+    match operations.store.feed_stats().await {
+        Ok(stats) => {
+            for state in crate::store::feeds::FeedFileState::ALL.map(|state| state.code()) {
+                let count = stats
+                    .by_state
+                    .iter()
+                    .find(|(stored, _)| stored == state)
+                    .map_or(0, |(_, count)| *count);
+                metrics.feed_files.with_label_values(&[state]).set(count);
+            }
+            if let Some(newest) = stats.newest_imported {
+                let age = (chrono::Utc::now() - newest)
+                    .to_std()
+                    .map_or(0.0, |age| age.as_secs_f64());
+                metrics
+                    .feed_last_imported_age
+                    .with_label_values(&[crate::feed::GDELT])
+                    .set(age);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot read the feed ledger for /metrics"),
+    }
 }

@@ -1,7 +1,8 @@
 //! What `/metrics` reports, in the Prometheus text format: the events the server sees as they
-//! happen (calls, digest runs, delivery attempts) counted here, and what the store holds
-//! (deliveries by state, the outbox, the pool) read from it at each scrape (`http.rs`), so
-//! every replica on one PostgreSQL database reports the same outbox.
+//! happen (calls, digest runs, delivery attempts, feed files) counted here, and what the store
+//! holds (deliveries by state, the outbox, the pool, the feed's file ledger) read from it at
+//! each scrape (`http.rs`), so every replica on one PostgreSQL database reports the same outbox
+//! and the same ledger.
 //!
 //! One [`Metrics`] per server, handed to the layers that record into it: the tests run many
 //! servers in one process, and each must count only its own. Every label takes few values:
@@ -38,6 +39,13 @@ pub struct Metrics {
     run_duration: HistogramVec,
     /// outcome: `succeeded`, `retry` or `dead`.
     attempts: IntCounterVec,
+    /// feed, outcome (`imported` or `failed`).
+    feed_files_total: IntCounterVec,
+    /// Read from the store at each scrape: feed files by state.
+    pub feed_files: IntGaugeVec,
+    /// Read from the store at each scrape: by feed, the age of the newest imported file (by
+    /// the time in its name); no series until one is imported.
+    pub feed_last_imported_age: prometheus::GaugeVec,
     /// Read from the store at each scrape: deliveries by state.
     pub deliveries: IntGaugeVec,
     pub outbox_depth: IntGauge,
@@ -121,6 +129,33 @@ impl Metrics {
         )
         .expect("valid metric");
         register(Box::new(attempts.clone()));
+        let feed_files_total = IntCounterVec::new(
+            Opts::new(
+                "feed_files_total",
+                "Feed files this server downloaded and handled, by feed and outcome: imported, or failed (refused by a size or MD5 check, a failed download or import; retried later)",
+            ),
+            &["feed", "outcome"],
+        )
+        .expect("valid metric");
+        register(Box::new(feed_files_total.clone()));
+        let feed_files = IntGaugeVec::new(
+            Opts::new(
+                "feed_files",
+                "Files in the feeds' file ledger (every replica's), by state: claimed, imported or failed",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        register(Box::new(feed_files.clone()));
+        let feed_last_imported_age = prometheus::GaugeVec::new(
+            Opts::new(
+                "feed_last_imported_file_age_seconds",
+                "Seconds since the newest imported feed file was published (the time in its name); GDELT publishes every 15 minutes",
+            ),
+            &["feed"],
+        )
+        .expect("valid metric");
+        register(Box::new(feed_last_imported_age.clone()));
         let deliveries = IntGaugeVec::new(
             Opts::new(
                 "deliveries",
@@ -170,6 +205,9 @@ impl Metrics {
             runs,
             run_duration,
             attempts,
+            feed_files_total,
+            feed_files,
+            feed_last_imported_age,
             deliveries,
             outbox_depth,
             outbox_oldest_age,
@@ -200,6 +238,13 @@ impl Metrics {
     /// A delivery attempt ended: `succeeded`, `retry` or `dead`.
     pub fn record_attempt(&self, outcome: &str) {
         self.attempts.with_label_values(&[outcome]).inc();
+    }
+
+    /// A feed file this server handled: `imported` or `failed`.
+    pub fn record_feed_file(&self, feed: &str, outcome: &str) {
+        self.feed_files_total
+            .with_label_values(&[feed, outcome])
+            .inc();
     }
 
     /// Everything, in the Prometheus text format.

@@ -27,6 +27,7 @@
 pub mod digests;
 pub(crate) mod document;
 pub mod error;
+pub mod feeds;
 pub mod postgres;
 pub mod secrets;
 pub mod sqlite;
@@ -467,6 +468,42 @@ pub trait Store: Send + Sync + 'static {
     /// The random key the servers sharing this store sign `purpose` with (page tokens),
     /// made and stored by the first server that asks.
     async fn server_key(&self, purpose: &str) -> StoreResult<Vec<u8>>;
+
+    /// Takes a listed file for importing: the attempt this claim starts, or None when the
+    /// file is imported already, held by another poller whose lease has not run out, or failed
+    /// and not due again yet.
+    async fn claim_feed_file(&self, claim: &feeds::FeedFileClaim) -> StoreResult<Option<i32>>;
+    /// Marks a claimed file imported with its counts; [`StoreError::Stale`] when `owner` no
+    /// longer holds it.
+    async fn finish_feed_file(
+        &self,
+        url: &str,
+        owner: &str,
+        counts: feeds::FeedFileCounts,
+    ) -> StoreResult<()>;
+    /// Marks a claimed file failed, due again `retry_in` from now (never again with None);
+    /// [`StoreError::Stale`] when `owner` no longer holds it.
+    async fn fail_feed_file(
+        &self,
+        url: &str,
+        owner: &str,
+        error: &str,
+        retry_in: Option<chrono::Duration>,
+    ) -> StoreResult<()>;
+    /// Files of `feed` due for another attempt (failed and due, or held past their lease),
+    /// oldest first, at most `limit`.
+    async fn due_feed_files(&self, feed: &str, limit: usize)
+    -> StoreResult<Vec<feeds::ListedFile>>;
+    /// The time of the newest file of `feed` in the ledger, whatever its state.
+    async fn newest_feed_file(&self, feed: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The ledger, newest file first.
+    async fn list_feed_files(
+        &self,
+        filter: &feeds::FeedFileFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<feeds::FeedFile>>;
+    /// Files by state and the newest imported one (every replica's), for `/metrics`.
+    async fn feed_stats(&self) -> StoreResult<feeds::FeedStats>;
 
     /// Sends the position of every publication that other processes sharing the store commit,
     /// so WatchDigests on this process hears of them promptly.

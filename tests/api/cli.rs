@@ -318,6 +318,33 @@ fn check_config_names_the_problem_and_starts_nothing() {
         .expect("run briefing check-config");
     assert_fails_with(&output, "digest_time_zone");
 
+    let feed = directory.path().join("feed.toml");
+    std::fs::write(
+        &feed,
+        "[feeds.gdelt]\nenabled = true\nurl = \"gdelt.example/lastupdate.txt\"\n",
+    )
+    .expect("write config");
+    let output = briefing(&[
+        "check-config",
+        "--config",
+        feed.to_str().expect("utf-8 path"),
+    ]);
+    assert_fails_with(
+        &output,
+        "feeds.gdelt.url: \"gdelt.example/lastupdate.txt\" is not a URL",
+    );
+    std::fs::write(&feed, "[feeds.gdelt]\nenabled = true\n").expect("write config");
+    let output = briefing(&[
+        "check-config",
+        "--config",
+        feed.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("gdelt feed from http://data.gdeltproject.org/gdeltv2/lastupdate.txt"),
+        "{output:?}"
+    );
+
     let output = briefing(&["check-config", "--secret-key-file", "/no/such/key"]);
     assert_fails_with(&output, "secret_key_file");
     let output = briefing(&["check-config", "--config", "/no/such/briefing.toml"]);

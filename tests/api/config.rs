@@ -206,3 +206,77 @@ fn an_unknown_key_in_a_configuration_file_is_an_error() {
         "the error names the key: {error:#}"
     );
 }
+
+#[test]
+fn the_gdelt_feed_is_off_by_default_and_its_table_is_checked_key_by_key() {
+    let defaults = load(&[]).expect("the defaults load");
+    let feed = &defaults.gdelt_feed;
+    assert!(!feed.enabled);
+    assert_eq!(
+        feed.url.as_str(),
+        "http://data.gdeltproject.org/gdeltv2/lastupdate.txt"
+    );
+    assert_eq!(
+        feed.master_url.as_str(),
+        "http://data.gdeltproject.org/gdeltv2/masterfilelist.txt"
+    );
+    assert_eq!(feed.interval.as_secs(), 900);
+    assert_eq!(feed.catch_up.as_secs(), 24 * 3600);
+
+    let enabled = load_edited(|text| {
+        text.replace("enabled = false", "enabled = true")
+            .replace("countries = []", "countries = [\"KOR\", \"PRK\"]")
+            .replace("min_sources = 0", "min_sources = 2")
+    });
+    assert!(enabled.gdelt_feed.enabled);
+    assert_eq!(enabled.gdelt_feed.filter.min_sources, 2);
+    assert_eq!(
+        enabled
+            .gdelt_feed
+            .filter
+            .countries
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["KOR", "PRK"]
+    );
+
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("briefing.toml");
+    for (table, expected) in [
+        (
+            "url = \"ftp://data.gdeltproject.org/gdeltv2/lastupdate.txt\"",
+            "feeds.gdelt.url: \"ftp://data.gdeltproject.org/gdeltv2/lastupdate.txt\" is not an http or https URL",
+        ),
+        (
+            "master_url = \"not a url\"",
+            "feeds.gdelt.master_url: \"not a url\" is not a URL",
+        ),
+        (
+            "interval_seconds = 0",
+            "feeds.gdelt.interval_seconds: must be from 1 to 86400",
+        ),
+        (
+            "catch_up_hours = 1000",
+            "feeds.gdelt.catch_up_hours: must be at most 744",
+        ),
+        (
+            "countries = [\"EUR\"]",
+            "feeds.gdelt.countries: \"EUR\" is not",
+        ),
+        (
+            "max_file_bytes = 0",
+            "feeds.gdelt.max_file_bytes: must be from 1",
+        ),
+        ("intervall_seconds = 5", "intervall_seconds"),
+    ] {
+        std::fs::write(&path, format!("[feeds.gdelt]\nenabled = true\n{table}\n"))
+            .expect("write the file");
+        let error = load(&["--config", path.to_str().expect("utf-8 path")])
+            .expect_err("a bad feed table is refused");
+        assert!(
+            format!("{error:#}").contains(expected),
+            "{expected:?} not in: {error:#}"
+        );
+    }
+}

@@ -6,39 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use briefing::api::pb;
 
+use crate::gdelt_files::row;
 use crate::helpers::{fresh_database, spawn_app_with};
-
-/// A row laid out as GDELT's event codebook (V2.0) lays it out: 61 tab-separated columns.
-fn row(id: u64, actor1: &str, actor2: &str, event: &str, sources: u32) -> String {
-    let mut columns = vec![String::new(); 61];
-    let mut set = |index: usize, value: &str| columns[index] = value.to_owned();
-    set(0, &id.to_string());
-    set(1, "20250106");
-    set(2, "202501");
-    set(3, "2025");
-    set(4, "2025.0164");
-    set(5, &format!("{actor1}GOV"));
-    set(6, "GOVERNMENT");
-    set(7, actor1);
-    set(12, "GOV");
-    set(15, actor2);
-    set(17, actor2);
-    set(25, "1");
-    set(26, event);
-    set(27, &event[..3.min(event.len())]);
-    set(28, &event[..2]);
-    set(29, "1");
-    set(30, "-2.0");
-    set(31, &(sources * 4).to_string());
-    set(32, &sources.to_string());
-    set(33, &(sources * 2).to_string());
-    set(34, "-1.5");
-    set(51, "4");
-    set(52, "Seoul, Soul-t'ukpyolsi, South Korea");
-    set(59, "20250106143000");
-    set(60, &format!("https://news.example.org/{id}"));
-    columns.join("\t")
-}
 
 fn export() -> String {
     [

@@ -6,6 +6,7 @@ mod agenda;
 mod dialect;
 mod digests;
 mod documents;
+mod feeds;
 mod officials;
 mod subscriptions;
 mod tokens;

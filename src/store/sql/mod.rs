@@ -6,6 +6,7 @@
 mod agenda;
 mod digests;
 mod documents;
+mod feeds;
 mod officials;
 mod store;
 mod subscriptions;
@@ -15,6 +16,7 @@ mod trips;
 pub(crate) use agenda::agenda;
 pub(crate) use digests::digests;
 pub(crate) use documents::documents;
+pub(crate) use feeds::feeds;
 pub(crate) use officials::officials;
 pub(crate) use store::store_impl;
 pub(crate) use subscriptions::subscriptions;

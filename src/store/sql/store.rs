@@ -292,6 +292,50 @@ macro_rules! store_impl {
                 tokens::server_key(&self.writer(), purpose).await
             }
 
+            async fn claim_feed_file(
+                &self,
+                claim: &crate::store::feeds::FeedFileClaim,
+            ) -> StoreResult<Option<i32>> {
+                feeds::claim(&self.writer(), claim).await
+            }
+            async fn finish_feed_file(
+                &self,
+                url: &str,
+                owner: &str,
+                counts: crate::store::feeds::FeedFileCounts,
+            ) -> StoreResult<()> {
+                feeds::finish(&self.writer(), url, owner, counts).await
+            }
+            async fn fail_feed_file(
+                &self,
+                url: &str,
+                owner: &str,
+                error: &str,
+                retry_in: Option<chrono::Duration>,
+            ) -> StoreResult<()> {
+                feeds::fail(&self.writer(), url, owner, error, retry_in).await
+            }
+            async fn due_feed_files(
+                &self,
+                feed: &str,
+                limit: usize,
+            ) -> StoreResult<Vec<crate::store::feeds::ListedFile>> {
+                feeds::due(self.reader(), feed, limit).await
+            }
+            async fn newest_feed_file(&self, feed: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                feeds::newest(self.reader(), feed).await
+            }
+            async fn list_feed_files(
+                &self,
+                filter: &crate::store::feeds::FeedFileFilter,
+                page: PageRequest,
+            ) -> StoreResult<Page<crate::store::feeds::FeedFile>> {
+                feeds::list(self.reader(), filter, page).await
+            }
+            async fn feed_stats(&self) -> StoreResult<crate::store::feeds::FeedStats> {
+                feeds::stats(self.reader()).await
+            }
+
             $($own)*
         }
     };

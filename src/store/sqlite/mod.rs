@@ -12,6 +12,7 @@ mod dialect;
 mod digests;
 mod documents;
 mod fast;
+mod feeds;
 mod lock;
 mod officials;
 mod search_upkeep;

@@ -1,0 +1,3 @@
+//! The feeds' file ledger in SQLite: the shared statements.
+
+crate::store::sql::feeds!();
