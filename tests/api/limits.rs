@@ -668,3 +668,77 @@ async fn invalid_argument_trailers_fit_a_stock_clients_metadata_limit() {
         }
     }
 }
+
+impl RawCall {
+    /// One gRPC frame as given: `claimed` is the length its header announces.
+    fn send_frame(&mut self, claimed: u32, payload: &[u8], last: bool) {
+        let mut frame = Vec::with_capacity(payload.len() + 5);
+        frame.push(0);
+        frame.extend_from_slice(&claimed.to_be_bytes());
+        frame.extend_from_slice(payload);
+        self.body
+            .send_data(bytes::Bytes::from(frame), last)
+            .expect("data sent");
+    }
+
+    /// The status the server answered with, details and all.
+    async fn status(self) -> tonic::Status {
+        let response = self.response.await.expect("a response");
+        if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+            return status;
+        }
+        let mut body = response.into_body();
+        while let Some(data) = body.data().await {
+            let data = data.expect("data");
+            let _ = body.flow_control().release_capacity(data.len());
+        }
+        let trailers = body
+            .trailers()
+            .await
+            .expect("trailers")
+            .expect("some trailers");
+        tonic::Status::from_header_map(&trailers).expect("a status in the trailers")
+    }
+}
+
+/// Point 5 of the issue: an import ended by a message it cannot take (longer than
+/// `max_message_bytes`, or not protobuf at all) keeps exactly the prefix its error reports,
+/// like one ended by bad records or its deadline; the code is the one the codec layer gives.
+#[tokio::test]
+async fn an_import_ended_by_a_message_it_cannot_decode_reports_the_prefix_it_kept() {
+    let too_large = u32::try_from(4 * 1024 * 1024 + 1).expect("small");
+    for (what, claimed, payload, code, reason) in [
+        (
+            "a message over max_message_bytes",
+            too_large,
+            &b""[..],
+            Code::ResourceExhausted,
+            "MESSAGE_TOO_LARGE",
+        ),
+        (
+            "bytes that are not protobuf",
+            3,
+            &[0xff, 0xff, 0xff][..],
+            Code::InvalidArgument,
+            "MALFORMED_MESSAGE",
+        ),
+    ] {
+        let app = spawn_app().await;
+        let mut call = RawCall::start(
+            app.port,
+            "/briefing.v1.AgendaService/ImportAgendaItems",
+            None,
+        )
+        .await;
+        for position in 0..2_500 {
+            call.send(&import_message(position), false);
+        }
+        call.send_frame(claimed, payload, true);
+        let status = call.status().await;
+        crate::helpers::assert_status(&status, code, reason);
+        let kept_before = metadata_number(&status, "kept_before_index");
+        assert_eq!(kept_before, 2_000, "{what}: the first batch was written");
+        assert_eq!(metadata_number(&status, "imported_count"), 2_000, "{what}");
+        assert_prefix(&stored_ids(&app).await, 2_000);
+    }
+}
