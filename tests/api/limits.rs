@@ -305,6 +305,46 @@ async fn a_request_over_max_message_bytes_is_resource_exhausted() {
         .await
         .expect_err("over the limit");
     crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    // Every service has the one limit: the issue found 16 MB on three and 4 MB on two.
+    let huge_name = || "n".repeat(4 * 1024 * 1024 + 1);
+    let status = app
+        .trips
+        .clone()
+        .get_trip(pb::GetTripRequest { name: huge_name() })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let status = app
+        .officials
+        .clone()
+        .get_official(pb::GetOfficialRequest { name: huge_name() })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let status = app
+        .agenda
+        .clone()
+        .get_agenda_item(pb::GetAgendaItemRequest { name: huge_name() })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let status = briefing::api::pb::subscription_service_client::SubscriptionServiceClient::new(
+        app.channel.clone(),
+    )
+    .get_subscription(pb::GetSubscriptionRequest { name: huge_name() })
+    .await
+    .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    // Just under the limit, a request is read and judged on its content.
+    let status = app
+        .trips
+        .clone()
+        .get_trip(pb::GetTripRequest {
+            name: "n".repeat(4 * 1024 * 1024 - 16),
+        })
+        .await
+        .expect_err("not a trip name");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 
     // Under the limit, the same large text is judged on its content.
     let mut long = valid_item();
