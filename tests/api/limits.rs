@@ -782,3 +782,52 @@ async fn an_import_ended_by_a_message_it_cannot_decode_reports_the_prefix_it_kep
         assert_prefix(&stored_ids(&app).await, 2_000);
     }
 }
+
+/// The fourth finding, the log, and its "half-done work": a 10 MB name made a 10 MB
+/// log line, and an import cut by the request timeout was not logged at all. On the real
+/// binary, the refused call's log line stays short, and the cut import says what it kept.
+#[tokio::test]
+async fn log_lines_stay_short_and_an_import_cut_by_its_deadline_is_logged() {
+    let (_database, url) = crate::helpers::fresh_database().await;
+    let mut server =
+        crate::helpers::ServerProcess::start(&url, &["--request-timeout-seconds", "1"]);
+    let mut agenda =
+        briefing::api::pb::agenda_service_client::AgendaServiceClient::new(server.connect().await);
+    let mut bad = valid_item();
+    bad.trip = format!("trips/{}", "n".repeat(3_000_000));
+    let status = agenda
+        .create_agenda_item(pb::CreateAgendaItemRequest {
+            agenda_item: Some(bad),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_invalid(&status, "agenda_item.trip");
+    let line = server.wait_for_log("CreateAgendaItem");
+    assert!(
+        line.len() < 2_000,
+        "a {}-byte log line: {}…",
+        line.len(),
+        &line[..300]
+    );
+
+    let (sender, receiver) = tokio::sync::mpsc::channel(3_000);
+    for position in 0..2_500 {
+        sender.send(import_message(position)).await.expect("queued");
+    }
+    let status = agenda
+        .import_agenda_items(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .expect_err("the deadline passes");
+    drop(sender);
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    let kept_before = metadata_number(&status, "kept_before_index");
+    let line = server.wait_for_log("import stopped early");
+    assert!(
+        line.contains(&format!("kept_before={kept_before}"))
+            || line.contains(&format!("\"kept_before\":{kept_before}")),
+        "the log says what was kept: {line}"
+    );
+    let longest = server.log_text().lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 2_000, "the longest log line is {longest} bytes");
+}
