@@ -831,3 +831,39 @@ async fn log_lines_stay_short_and_an_import_cut_by_its_deadline_is_logged() {
     let longest = server.log_text().lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 2_000, "the longest log line is {longest} bytes");
 }
+
+/// The first finding said every import message had the same quadratic cost: in an
+/// import too, 100,000 participants are refused on their count, and health on another
+/// connection answers meanwhile.
+#[tokio::test]
+async fn an_imported_record_with_a_hundred_thousand_participants_is_refused_on_its_count() {
+    let app = spawn_app().await;
+    let mut crowded = valid_item();
+    crowded.participants = (0..100_000)
+        .map(|position| format!("officials/person-{position}"))
+        .collect();
+    let messages = vec![
+        pb::ImportAgendaItemsRequest {
+            agenda_item_id: "crowded".into(),
+            agenda_item: Some(crowded),
+        },
+        import_message(1),
+    ];
+    let mut agenda = app.agenda.clone();
+    let (imported, health) = tokio::join!(
+        agenda.import_agenda_items(tokio_stream::iter(messages)),
+        health_on_its_own_connection(app.port)
+    );
+    let imported = imported.expect("the import ends").into_inner();
+    assert_eq!((imported.imported_count, imported.rejected_count), (1, 1));
+    let error = &imported.errors[0];
+    assert_eq!(
+        (error.index, error.field.as_str()),
+        (0, "agenda_item.participants")
+    );
+    assert!(
+        error.description.contains("at most 50 entries, got 100000"),
+        "{error:?}"
+    );
+    assert_eq!(health, ServingStatus::Serving);
+}
