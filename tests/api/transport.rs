@@ -362,3 +362,67 @@ async fn a_connection_that_does_not_answer_keepalive_pings_is_closed() {
         .status();
     assert_eq!(status, ServingStatus::Serving);
 }
+
+/// Point 4: start-up raises the open-file limit to its hard limit, and keeps `max_connections`
+/// under it (with room for the database, webhooks and files), saying so when it must serve
+/// fewer. The 19,980 idle connections took 19,493 of 20,000 descriptors.
+#[tokio::test]
+async fn start_up_raises_the_open_file_limit_and_keeps_connections_under_it() {
+    use std::io::BufRead as _;
+    let (_database, url) = fresh_database().await;
+    let mut child = std::process::Command::new("prlimit")
+        .arg("--nofile=512:2048")
+        .arg(env!("CARGO_BIN_EXE_briefing"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--http-listen="])
+        .args(["--database", &url, "--max-connections", "4096"])
+        .env("BRIEFING_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("BRIEFING_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run prlimit (util-linux) with briefing serve");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    // The warning comes once the limit is raised, as the server begins to accept.
+    let mut seen = Vec::new();
+    let warning = loop {
+        let line = log.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            panic!(
+                "no warning about max_connections; log:\n{}",
+                seen.join("\n")
+            )
+        });
+        if line.contains("max_connections does not fit") {
+            break line;
+        }
+        seen.push(line);
+    };
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id()))
+        .expect("the server's /proc limits");
+    let _ = child.kill();
+    let _ = child.wait();
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(
+        numbers,
+        ["2048", "2048"],
+        "the soft limit is raised to the hard one: {open_files}"
+    );
+    assert!(
+        warning.contains("serving=1792") && warning.contains("open_file_limit=2048"),
+        "4,096 connections do not fit under 2,048 descriptors less 256 kept back: {warning}"
+    );
+}
