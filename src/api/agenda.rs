@@ -5,6 +5,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::codec_errors::client_fault;
 use super::convert::{source_to_proto, sources_to_records, timestamp};
 use super::deadline::CallDeadline;
 use super::error::ApiError;
@@ -159,7 +160,15 @@ impl AgendaService for AgendaApi {
                 None => stream.next().await,
             };
             let Some(message) = next else { break };
-            let message = message?;
+            let message = match message {
+                Ok(message) => message,
+                // A message it cannot decode ends the import like a bad record: the error says
+                // what was kept. Anything else (the client went away) ends it as it is.
+                Err(status) => match client_fault(&status, paging::max_message_bytes()) {
+                    Some(fault) => return Err(import.stop(in_flight, fault).await.into()),
+                    None => return Err(status),
+                },
+            };
             let index = import.received;
             import.received += 1;
             match parse_import_off_runtime(message).await? {

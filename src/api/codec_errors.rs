@@ -18,6 +18,24 @@ use super::error::ApiError;
 const TOO_LARGE: &str = "Error, decoded message length too large";
 const NOT_PROTOBUF: &str = "failed to decode Protobuf message";
 
+/// The error tonic's `status` stands for when it is one of the two decoding failures, which
+/// are the client's fault; `limit` is the server's `max_message_bytes`. A client-streaming
+/// method (ImportAgendaItems) meets them in its stream and ends with this error, saying what
+/// it kept.
+pub fn client_fault(status: &tonic::Status, limit: usize) -> Option<ApiError> {
+    match status.code() {
+        Code::OutOfRange if status.message().starts_with(TOO_LARGE) => {
+            Some(ApiError::MessageTooLarge { limit })
+        }
+        Code::Internal if status.message().starts_with(NOT_PROTOBUF) => {
+            Some(ApiError::NotProtobuf {
+                problem: status.message().to_owned(),
+            })
+        }
+        _ => None,
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct CodecErrorsLayer {
     max_message_bytes: usize,
@@ -68,16 +86,8 @@ where
             let Some(status) = tonic::Status::from_header_map(response.headers()) else {
                 return Ok(response);
             };
-            let rewritten = match status.code() {
-                Code::OutOfRange if status.message().starts_with(TOO_LARGE) => {
-                    ApiError::MessageTooLarge { limit }
-                }
-                Code::Internal if status.message().starts_with(NOT_PROTOBUF) => {
-                    ApiError::NotProtobuf {
-                        problem: status.message().to_owned(),
-                    }
-                }
-                _ => return Ok(response),
+            let Some(rewritten) = client_fault(&status, limit) else {
+                return Ok(response);
             };
             Ok(tonic::Status::from(rewritten).into_http())
         })

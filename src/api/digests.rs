@@ -51,6 +51,8 @@ pub struct DigestApi {
     latest: Arc<watch::Sender<i64>>,
     /// One permit per open WatchDigests stream.
     watchers: Arc<Semaphore>,
+    /// The store as watchers reach it: every read counted.
+    watch_reads: WatchReads,
     max_watchers: usize,
 }
 
@@ -62,8 +64,13 @@ impl DigestApi {
         costly_calls: Arc<CostlyCalls>,
         notifier: &PublicationNotifier,
         max_watchers: usize,
+        watcher_reads: prometheus::IntCounter,
     ) -> Self {
         Self {
+            watch_reads: WatchReads {
+                store: store.clone(),
+                counted: watcher_reads,
+            },
             store,
             runner,
             stopping,
@@ -85,8 +92,38 @@ pub struct PublicationNotifier {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// The two store reads WatchDigests makes, each counted (`briefing_watch_store_reads_total`):
+/// watchers and the notifier reach the store only through this, so `/metrics` shows that an
+/// idle watcher reads nothing and the notifier's poll is one read per [`WATCH_POLL`].
+#[derive(Clone)]
+struct WatchReads {
+    store: Arc<dyn Store>,
+    counted: prometheus::IntCounter,
+}
+
+impl WatchReads {
+    async fn latest_publication(&self) -> crate::store::StoreResult<i64> {
+        self.counted.inc();
+        self.store.latest_publication().await
+    }
+
+    async fn publications_after(
+        &self,
+        cursor: i64,
+        kind: Option<&str>,
+        limit: usize,
+    ) -> crate::store::StoreResult<Vec<PublishedDigest>> {
+        self.counted.inc();
+        self.store.publications_after(cursor, kind, limit).await
+    }
+}
+
 impl PublicationNotifier {
-    pub fn start(store: Arc<dyn Store>, runner: &Runner) -> Self {
+    pub fn start(store: Arc<dyn Store>, runner: &Runner, reads: prometheus::IntCounter) -> Self {
+        let store = WatchReads {
+            store,
+            counted: reads,
+        };
         let latest = Arc::new(watch::Sender::new(0_i64));
         let mut published = runner.subscribe();
         let sender = latest.clone();
@@ -261,7 +298,7 @@ impl DigestService for DigestApi {
         // Subscribe before reading the cursor so nothing committed in between is missed.
         let mut latest = self.latest.subscribe();
         let mut cursor = if request.cursor.is_empty() {
-            self.store
+            self.watch_reads
                 .latest_publication()
                 .await
                 .map_err(ApiError::from)?
@@ -273,7 +310,7 @@ impl DigestService for DigestApi {
                 .filter(|cursor| *cursor >= 0)
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this service issued"))?
         };
-        let store = self.store.clone();
+        let store = self.watch_reads.clone();
         let mut stopping = self.stopping.clone();
         let max_message_bytes = paging::max_message_bytes();
         let stream = async_stream(move |sender| async move {

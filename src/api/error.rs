@@ -14,11 +14,21 @@ use crate::store::StoreError;
 
 pub const ERROR_DOMAIN: &str = "briefing";
 
-/// Bytes of field paths and descriptions one `BadRequest` carries. Details travel base64 in
-/// the trailers, next to the message and the `ErrorInfo`: this keeps them all well under the
-/// 8 KiB of metadata a stock gRPC client accepts, so a client sees the real error rather than
-/// its own RESOURCE_EXHAUSTED.
-const MAX_DETAIL_BYTES: usize = 4_000;
+/// Bytes of field paths and descriptions one error's details carry, each path counted twice
+/// (the `BadRequest` lists it, the `ErrorInfo` `fields` entry names it again) and each
+/// violation [`PER_VIOLATION_BYTES`] more for its framing. Details travel base64 in the
+/// trailers (4/3 of their size), next to the message, percent-encoded (up to three bytes a
+/// byte) and once more inside the details. With [`MAX_MESSAGE_BYTES`] this keeps the whole
+/// trailer block, whatever script the echoed values are in, under about 7 KB: within the 8 KiB
+/// of metadata a stock gRPC client (Python, C++) accepts, so it sees the real error rather
+/// than its own RESOURCE_EXHAUSTED. The worst case: 2,700 + 50 × 8 bytes of details and a
+/// 700-byte message inside them make 5,100 base64 bytes, and the message 2,100 bytes more.
+const MAX_DETAIL_BYTES: usize = 2_700;
+const PER_VIOLATION_BYTES: usize = 8;
+/// Bytes of an error's message: anything longer is cut with an ellipsis.
+const MAX_MESSAGE_BYTES: usize = 700;
+/// Bytes of the violations a message spells out, before the count of the others.
+const MAX_SUMMARY_BYTES: usize = 400;
 /// Violations the message spells out; the `BadRequest` detail lists more.
 const MESSAGE_VIOLATIONS: usize = 3;
 
@@ -238,7 +248,7 @@ pub fn unknown_kind(kind: &str) -> String {
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
-        let message = error.to_string();
+        let message = cut_bytes(error.to_string(), MAX_MESSAGE_BYTES);
         let mut details = ErrorDetails::new();
         let (code, reason, metadata) = classify(&error, &mut details);
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
@@ -254,7 +264,7 @@ fn classify(
     match error {
         ApiError::InvalidArgument(violations) => {
             let listed = within_detail_budget(violations);
-            for violation in listed {
+            for violation in &listed {
                 details.add_bad_request_violation(&violation.field, &violation.description);
             }
             let fields = listed
@@ -447,29 +457,57 @@ fn classify(
     }
 }
 
-/// The violations a `BadRequest` lists: in order, as many as [`MAX_DETAIL_BYTES`] holds.
-fn within_detail_budget(violations: &Violations) -> &[FieldViolation] {
+/// The violations a `BadRequest` lists: in order, as many as [`MAX_DETAIL_BYTES`] holds, and
+/// at least the first (its description cut to fit if need be).
+fn within_detail_budget(violations: &Violations) -> Vec<FieldViolation> {
     let mut used = 0;
-    let fitting = violations
-        .items()
-        .iter()
-        .take_while(|violation| {
-            used += violation.field.len() + violation.description.len();
-            used <= MAX_DETAIL_BYTES
-        })
-        .count();
-    &violations.items()[..fitting.max(1).min(violations.items().len())]
+    let mut listed = Vec::new();
+    for violation in violations.items() {
+        let framing = 2 * violation.field.len() + PER_VIOLATION_BYTES;
+        let cost = framing + violation.description.len();
+        if used + cost > MAX_DETAIL_BYTES {
+            if listed.is_empty() {
+                listed.push(FieldViolation {
+                    field: violation.field.clone(),
+                    description: cut_bytes(
+                        violation.description.clone(),
+                        MAX_DETAIL_BYTES.saturating_sub(framing),
+                    ),
+                });
+            }
+            break;
+        }
+        used += cost;
+        listed.push(violation.clone());
+    }
+    listed
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary, an ellipsis marking the cut.
+fn cut_bytes(mut text: String, max: usize) -> String {
+    const ELLIPSIS: char = '…';
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max.saturating_sub(ELLIPSIS.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push(ELLIPSIS);
+    text
 }
 
 /// The first few violations, and how many more there are: the one line a person reads.
 fn summary(violations: &Violations) -> String {
     let items = violations.items();
-    let mut text = items
+    let text = items
         .iter()
         .take(MESSAGE_VIOLATIONS)
         .map(|violation| format!("{}: {}", violation.field, violation.description))
         .collect::<Vec<_>>()
         .join("; ");
+    let mut text = cut_bytes(text, MAX_SUMMARY_BYTES);
     let more = items.len().saturating_sub(MESSAGE_VIOLATIONS) + violations.omitted();
     if more > 0 {
         text.push_str(&format!("; and {more} more"));

@@ -126,7 +126,11 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let notifier = PublicationNotifier::start(store.clone(), &runner);
+    let notifier = PublicationNotifier::start(
+        store.clone(),
+        &runner,
+        metrics.watch_store_reads.with_label_values(&["notifier"]),
+    );
     let digests = DigestServiceServer::new(DigestApi::new(
         store.clone(),
         runner.clone(),
@@ -134,6 +138,7 @@ pub async fn serve(
         costly_calls.clone(),
         &notifier,
         config.max_watchers,
+        metrics.watch_store_reads.with_label_values(&["watcher"]),
     ))
     .accept_compressed(CompressionEncoding::Gzip)
     .send_compressed(CompressionEncoding::Gzip)

@@ -55,6 +55,9 @@ pub struct Metrics {
     /// Acquires that waited for a connection (see `pool_waits`).
     pub pool_waits: prometheus::IntCounter,
     pub store_up: IntGauge,
+    /// reader: `watcher` (a WatchDigests stream's replay, or news the notifier announced) or
+    /// `notifier` (the one poll per process).
+    pub watch_store_reads: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -198,6 +201,15 @@ impl Metrics {
         )
         .expect("valid metric");
         register(Box::new(store_up.clone()));
+        let watch_store_reads = IntCounterVec::new(
+            Opts::new(
+                "watch_store_reads_total",
+                "Store reads made for WatchDigests, by reader: a watcher (its replay, or news the notifier announced) or the one notifier (its poll)",
+            ),
+            &["reader"],
+        )
+        .expect("valid metric");
+        register(Box::new(watch_store_reads.clone()));
         Self {
             registry,
             calls,
@@ -214,6 +226,7 @@ impl Metrics {
             pool_connections,
             pool_waits,
             store_up,
+            watch_store_reads,
         }
     }
 

@@ -305,6 +305,46 @@ async fn a_request_over_max_message_bytes_is_resource_exhausted() {
         .await
         .expect_err("over the limit");
     crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    // Every service has the one limit: the issue found 16 MB on three and 4 MB on two.
+    let huge_name = || "n".repeat(4 * 1024 * 1024 + 1);
+    let status = app
+        .trips
+        .clone()
+        .get_trip(pb::GetTripRequest { name: huge_name() })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let status = app
+        .officials
+        .clone()
+        .get_official(pb::GetOfficialRequest { name: huge_name() })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let status = app
+        .agenda
+        .clone()
+        .get_agenda_item(pb::GetAgendaItemRequest { name: huge_name() })
+        .await
+        .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let status = briefing::api::pb::subscription_service_client::SubscriptionServiceClient::new(
+        app.channel.clone(),
+    )
+    .get_subscription(pb::GetSubscriptionRequest { name: huge_name() })
+    .await
+    .expect_err("over the limit");
+    crate::helpers::assert_status(&status, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    // Just under the limit, a request is read and judged on its content.
+    let status = app
+        .trips
+        .clone()
+        .get_trip(pb::GetTripRequest {
+            name: "n".repeat(4 * 1024 * 1024 - 16),
+        })
+        .await
+        .expect_err("not a trip name");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 
     // Under the limit, the same large text is judged on its content.
     let mut long = valid_item();
@@ -576,4 +616,254 @@ async fn an_import_whose_client_goes_away_keeps_a_prefix() {
     let mut ids = stored_ids(&app).await;
     ids.retain(|id| id != "after");
     assert_prefix(&ids, 2_000);
+}
+
+/// Every header field of the answer to one unary call over a bare HTTP/2 connection: the
+/// trailers-only headers, or the headers and the trailers.
+async fn answer_fields(
+    port: u16,
+    path: &str,
+    message: &impl prost::Message,
+) -> Vec<http::HeaderMap> {
+    let mut call = RawCall::start(port, path, None).await;
+    call.send(message, true);
+    let response = call.response.await.expect("a response");
+    let headers = response.headers().clone();
+    if headers.contains_key("grpc-status") {
+        return vec![headers];
+    }
+    let mut body = response.into_body();
+    while let Some(data) = body.data().await {
+        let data = data.expect("data");
+        let _ = body.flow_control().release_capacity(data.len());
+    }
+    let trailers = body
+        .trailers()
+        .await
+        .expect("trailers")
+        .expect("some trailers");
+    vec![headers, trailers]
+}
+
+/// The size gRPC core (the Python, C++, Ruby and C# clients) gives a block of metadata and
+/// holds against its default limit of 8 KiB: each field's name and value, plus 32 bytes.
+fn metadata_size(fields: &http::HeaderMap) -> usize {
+    fields
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum()
+}
+
+/// A stock gRPC-core client accepts at most 8 KiB of metadata in one block.
+const STOCK_CLIENT_METADATA: usize = 8 * 1024;
+
+/// The issue's fourth finding, the trailers: at 10 kB a default Python client got
+/// RESOURCE_EXHAUSTED for the trailers instead of the real error. The status, its message
+/// (percent-encoded) and its details (base64, the message once more within them) must fit
+/// together, whatever script the echoed values are written in: a character outside ASCII
+/// takes nine bytes of `grpc-message`.
+#[tokio::test]
+async fn invalid_argument_trailers_fit_a_stock_clients_metadata_limit() {
+    let app = spawn_app().await;
+    let ascii = "n".repeat(10_000);
+    let wide = "韓".repeat(10_000);
+    for (what, long) in [("ASCII", &ascii), ("Korean", &wide)] {
+        let mut bad = valid_item();
+        bad.trip = format!("trips/{long}");
+        bad.participants = (0..50)
+            .map(|position| format!("officials/{long}{position}"))
+            .collect();
+        bad.actors = (0..20)
+            .map(|position| format!("{long}{position}"))
+            .collect();
+        bad.recipients = bad.actors.clone();
+        bad.contexts = bad.actors.clone();
+        let request = pb::CreateAgendaItemRequest {
+            agenda_item: Some(bad),
+            ..Default::default()
+        };
+        let blocks = answer_fields(
+            app.port,
+            "/briefing.v1.AgendaService/CreateAgendaItem",
+            &request,
+        )
+        .await;
+        let last = blocks.last().expect("an answer");
+        assert_eq!(last["grpc-status"], "3", "{what}: INVALID_ARGUMENT");
+        let status = tonic::Status::from_header_map(last).expect("a status");
+        assert!(
+            bad_fields(&status).len() >= 3,
+            "{what}: several violations are still listed: {status:?}"
+        );
+        for block in &blocks {
+            let size = metadata_size(block);
+            assert!(
+                size < STOCK_CLIENT_METADATA,
+                "{what}: {size} bytes of metadata, over a stock client's {STOCK_CLIENT_METADATA}: {:?}",
+                block
+                    .keys()
+                    .map(|name| (name.as_str(), block[name].len()))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+impl RawCall {
+    /// One gRPC frame as given: `claimed` is the length its header announces.
+    fn send_frame(&mut self, claimed: u32, payload: &[u8], last: bool) {
+        let mut frame = Vec::with_capacity(payload.len() + 5);
+        frame.push(0);
+        frame.extend_from_slice(&claimed.to_be_bytes());
+        frame.extend_from_slice(payload);
+        self.body
+            .send_data(bytes::Bytes::from(frame), last)
+            .expect("data sent");
+    }
+
+    /// The status the server answered with, details and all.
+    async fn status(self) -> tonic::Status {
+        let response = self.response.await.expect("a response");
+        if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+            return status;
+        }
+        let mut body = response.into_body();
+        while let Some(data) = body.data().await {
+            let data = data.expect("data");
+            let _ = body.flow_control().release_capacity(data.len());
+        }
+        let trailers = body
+            .trailers()
+            .await
+            .expect("trailers")
+            .expect("some trailers");
+        tonic::Status::from_header_map(&trailers).expect("a status in the trailers")
+    }
+}
+
+/// Point 5 of the issue: an import ended by a message it cannot take (longer than
+/// `max_message_bytes`, or not protobuf at all) keeps exactly the prefix its error reports,
+/// like one ended by bad records or its deadline; the code is the one the codec layer gives.
+#[tokio::test]
+async fn an_import_ended_by_a_message_it_cannot_decode_reports_the_prefix_it_kept() {
+    let too_large = u32::try_from(4 * 1024 * 1024 + 1).expect("small");
+    for (what, claimed, payload, code, reason) in [
+        (
+            "a message over max_message_bytes",
+            too_large,
+            &b""[..],
+            Code::ResourceExhausted,
+            "MESSAGE_TOO_LARGE",
+        ),
+        (
+            "bytes that are not protobuf",
+            3,
+            &[0xff, 0xff, 0xff][..],
+            Code::InvalidArgument,
+            "MALFORMED_MESSAGE",
+        ),
+    ] {
+        let app = spawn_app().await;
+        let mut call = RawCall::start(
+            app.port,
+            "/briefing.v1.AgendaService/ImportAgendaItems",
+            None,
+        )
+        .await;
+        for position in 0..2_500 {
+            call.send(&import_message(position), false);
+        }
+        call.send_frame(claimed, payload, true);
+        let status = call.status().await;
+        crate::helpers::assert_status(&status, code, reason);
+        let kept_before = metadata_number(&status, "kept_before_index");
+        assert_eq!(kept_before, 2_000, "{what}: the first batch was written");
+        assert_eq!(metadata_number(&status, "imported_count"), 2_000, "{what}");
+        assert_prefix(&stored_ids(&app).await, 2_000);
+    }
+}
+
+/// The issue's fourth finding, the log, and its "half-done work": a 10 MB name made a 10 MB
+/// log line, and an import cut by the request timeout was not logged at all. On the real
+/// binary, the refused call's log line stays short, and the cut import says what it kept.
+#[tokio::test]
+async fn log_lines_stay_short_and_an_import_cut_by_its_deadline_is_logged() {
+    let (_database, url) = crate::helpers::fresh_database().await;
+    let mut server =
+        crate::helpers::ServerProcess::start(&url, &["--request-timeout-seconds", "1"]);
+    let mut agenda =
+        briefing::api::pb::agenda_service_client::AgendaServiceClient::new(server.connect().await);
+    let mut bad = valid_item();
+    bad.trip = format!("trips/{}", "n".repeat(3_000_000));
+    let status = agenda
+        .create_agenda_item(pb::CreateAgendaItemRequest {
+            agenda_item: Some(bad),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_invalid(&status, "agenda_item.trip");
+    let line = server.wait_for_log("CreateAgendaItem");
+    assert!(
+        line.len() < 2_000,
+        "a {}-byte log line: {}…",
+        line.len(),
+        &line[..300]
+    );
+
+    let (sender, receiver) = tokio::sync::mpsc::channel(3_000);
+    for position in 0..2_500 {
+        sender.send(import_message(position)).await.expect("queued");
+    }
+    let status = agenda
+        .import_agenda_items(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .expect_err("the deadline passes");
+    drop(sender);
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    let kept_before = metadata_number(&status, "kept_before_index");
+    let line = server.wait_for_log("import stopped early");
+    assert!(
+        line.contains(&format!("kept_before={kept_before}"))
+            || line.contains(&format!("\"kept_before\":{kept_before}")),
+        "the log says what was kept: {line}"
+    );
+    let longest = server.log_text().lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 2_000, "the longest log line is {longest} bytes");
+}
+
+/// The issue's first finding said every import message had the same quadratic cost: in an
+/// import too, 100,000 participants are refused on their count, and health on another
+/// connection answers meanwhile.
+#[tokio::test]
+async fn an_imported_record_with_a_hundred_thousand_participants_is_refused_on_its_count() {
+    let app = spawn_app().await;
+    let mut crowded = valid_item();
+    crowded.participants = (0..100_000)
+        .map(|position| format!("officials/person-{position}"))
+        .collect();
+    let messages = vec![
+        pb::ImportAgendaItemsRequest {
+            agenda_item_id: "crowded".into(),
+            agenda_item: Some(crowded),
+        },
+        import_message(1),
+    ];
+    let mut agenda = app.agenda.clone();
+    let (imported, health) = tokio::join!(
+        agenda.import_agenda_items(tokio_stream::iter(messages)),
+        health_on_its_own_connection(app.port)
+    );
+    let imported = imported.expect("the import ends").into_inner();
+    assert_eq!((imported.imported_count, imported.rejected_count), (1, 1));
+    let error = &imported.errors[0];
+    assert_eq!(
+        (error.index, error.field.as_str()),
+        (0, "agenda_item.participants")
+    );
+    assert!(
+        error.description.contains("at most 50 entries, got 100000"),
+        "{error:?}"
+    );
+    assert_eq!(health, ServingStatus::Serving);
 }

@@ -277,3 +277,152 @@ async fn watchers_past_max_watchers_are_refused() {
     .await;
     drop((second, third));
 }
+
+/// One HTTP/2 frame header: length, type, flags, stream.
+fn frame_header(length: usize, kind: u8, flags: u8) -> Vec<u8> {
+    let length = u32::try_from(length).expect("small").to_be_bytes();
+    vec![length[1], length[2], length[3], kind, flags, 0, 0, 0, 0]
+}
+
+const SETTINGS: u8 = 0x4;
+const PING: u8 = 0x6;
+const ACK: u8 = 0x1;
+
+/// Keepalive: a connection whose peer stops answering PINGs (a client gone without a FIN, a
+/// dead NAT entry) is closed, so it does not hold a slot and a descriptor for ever.
+#[tokio::test]
+async fn a_connection_that_does_not_answer_keepalive_pings_is_closed() {
+    let (_database, url) = fresh_database().await;
+    let app = spawn_app_with_args(
+        &url,
+        &[
+            "--keepalive-interval-seconds",
+            "1",
+            "--keepalive-timeout-seconds",
+            "1",
+        ],
+    )
+    .await;
+    let mut stream = TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .expect("connect");
+    // A whole handshake: the preface, empty SETTINGS, and the ACK of the server's SETTINGS.
+    stream.write_all(PREFACE).await.expect("preface");
+    stream
+        .write_all(&frame_header(0, SETTINGS, 0))
+        .await
+        .expect("settings");
+    let mut pings = 0;
+    let started = tokio::time::Instant::now();
+    within(
+        Duration::from_secs(15),
+        "the server closes a connection that leaves its pings unanswered",
+        async {
+            loop {
+                let mut header = [0_u8; 9];
+                if stream.read_exact(&mut header).await.is_err() {
+                    return;
+                }
+                let length = usize::from(header[0]) << 16
+                    | usize::from(header[1]) << 8
+                    | usize::from(header[2]);
+                let mut payload = vec![0_u8; length];
+                if stream.read_exact(&mut payload).await.is_err() {
+                    return;
+                }
+                match (header[3], header[4] & ACK) {
+                    (SETTINGS, 0) => stream
+                        .write_all(&frame_header(0, SETTINGS, ACK))
+                        .await
+                        .expect("settings ack"),
+                    // Never answered.
+                    (PING, 0) => pings += 1,
+                    _ => {}
+                }
+            }
+        },
+    )
+    .await;
+    assert!(pings >= 1, "the server sent no keepalive PING");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1_500),
+        "closed before a ping could go unanswered: {:?}",
+        started.elapsed()
+    );
+    // A client that answers (every HTTP/2 client library does) stays connected.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(serving(&app).await, ServingStatus::Serving);
+    let mut health = HealthClient::new(app.channel.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = health
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("the test's own connection, which answers pings, is still served")
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::Serving);
+}
+
+/// Point 4: start-up raises the open-file limit to its hard limit, and keeps `max_connections`
+/// under it (with room for the database, webhooks and files), saying so when it must serve
+/// fewer. The 19,980 idle connections took 19,493 of 20,000 descriptors.
+#[tokio::test]
+async fn start_up_raises_the_open_file_limit_and_keeps_connections_under_it() {
+    use std::io::BufRead as _;
+    let (_database, url) = fresh_database().await;
+    let mut child = std::process::Command::new("prlimit")
+        .arg("--nofile=512:2048")
+        .arg(env!("CARGO_BIN_EXE_briefing"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--http-listen="])
+        .args(["--database", &url, "--max-connections", "4096"])
+        .env("BRIEFING_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("BRIEFING_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run prlimit (util-linux) with briefing serve");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    // The warning comes once the limit is raised, as the server begins to accept.
+    let mut seen = Vec::new();
+    let warning = loop {
+        let line = log.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            panic!(
+                "no warning about max_connections; log:\n{}",
+                seen.join("\n")
+            )
+        });
+        if line.contains("max_connections does not fit") {
+            break line;
+        }
+        seen.push(line);
+    };
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id()))
+        .expect("the server's /proc limits");
+    let _ = child.kill();
+    let _ = child.wait();
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let numbers: Vec<&str> = open_files.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(
+        numbers,
+        ["2048", "2048"],
+        "the soft limit is raised to the hard one: {open_files}"
+    );
+    assert!(
+        warning.contains("serving=1792") && warning.contains("open_file_limit=2048"),
+        "4,096 connections do not fit under 2,048 descriptors less 256 kept back: {warning}"
+    );
+}

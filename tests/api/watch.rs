@@ -123,3 +123,65 @@ async fn stopping_the_server_ends_open_watches() {
         "a stopped server sent a digest: {ended:?}"
     );
 }
+
+/// `briefing_watch_store_reads_total{reader}` from the server's `/metrics`.
+async fn watch_reads(app: &crate::helpers::TestApp, reader: &str) -> u64 {
+    let port = app.http_port.expect("the operators' listener is on");
+    let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("a text body");
+    let series = format!("briefing_watch_store_reads_total{{reader=\"{reader}\"}} ");
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(series.as_str()))
+        .map_or(0, |value| value.parse().expect("a count"))
+}
+
+/// The issue: 10,000 idle WatchDigests streams each polled the database every 2 s (76% of a
+/// core). Now one notifier per process asks the store; a watcher reads it once to replay its
+/// cursor, then not again until something is published.
+#[tokio::test]
+async fn idle_watchers_share_one_notifier_and_do_not_read_the_store() {
+    let (_database, url) = fresh_database().await;
+    let app = spawn_app_with_args(&url, &["--schedule=false"]).await;
+    const WATCHERS: u64 = 40;
+    let mut streams = Vec::new();
+    for _ in 0..WATCHERS {
+        streams.push(
+            digests(&app)
+                .watch_digests(watch("", "0"))
+                .await
+                .expect("watch digests")
+                .into_inner(),
+        );
+    }
+    // Each replays its cursor: one read, which finds nothing.
+    crate::helpers::eventually("every watcher has replayed its cursor", || async {
+        (watch_reads(&app, "watcher").await >= WATCHERS).then_some(())
+    })
+    .await;
+    let (watchers_before, notifier_before) = (
+        watch_reads(&app, "watcher").await,
+        watch_reads(&app, "notifier").await,
+    );
+    // Three of the notifier's 2-second polls.
+    tokio::time::sleep(std::time::Duration::from_millis(6_500)).await;
+    let watcher_reads = watch_reads(&app, "watcher").await - watchers_before;
+    let notifier_reads = watch_reads(&app, "notifier").await - notifier_before;
+    assert_eq!(
+        watcher_reads, 0,
+        "idle watchers read the store {watcher_reads} times in 6.5 s"
+    );
+    assert!(
+        (1..=5).contains(&notifier_reads),
+        "the one notifier polls every 2 s, whatever the number of watchers: {notifier_reads} reads"
+    );
+    // They are alive: a new digest reaches every one of them.
+    let compiled = compile(&app, "2025-01-06", false).await;
+    for stream in &mut streams {
+        assert_eq!(next(stream).await.digest.as_ref(), Some(&compiled));
+    }
+}
