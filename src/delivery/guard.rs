@@ -158,3 +158,25 @@ impl reqwest::dns::Resolve for GuardedResolver {
         })
     }
 }
+
+/// A failed request through the guard (a webhook, a feed download) in generic words: what the guard refused, or what kind of failure it was,
+/// never the operating system's text (which would tell a client what listens where) nor the
+/// URL (which may carry a token).
+pub fn failure_words(error: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        if let Some(guarded) = cause.downcast_ref::<GuardError>() {
+            return guarded.to_string();
+        }
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "connect failed".to_owned()
+    } else if error.is_body() || error.is_decode() {
+        "the response broke off".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}

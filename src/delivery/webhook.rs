@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::guard::{EgressGuard, GuardError};
+use super::guard::{EgressGuard, failure_words};
 use super::retry::{RetrySchedule, parse_retry_after};
 use super::signature::sign;
 use crate::domain::subscription::WebhookSecret;
@@ -93,25 +93,5 @@ pub fn outcome_of_failure(
         None => AttemptOutcome::Dead {
             result: format!("{result}; gave up after {attempt} attempts"),
         },
-    }
-}
-
-/// A failed request in generic words: what the guard refused, or what kind of failure it was,
-/// never the operating system's text (which would tell a client what listens where) nor the
-/// URL (which may carry a token).
-fn failure_words(error: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    while let Some(cause) = source {
-        if let Some(guarded) = cause.downcast_ref::<GuardError>() {
-            return guarded.to_string();
-        }
-        source = cause.source();
-    }
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "connect failed".to_owned()
-    } else {
-        "request failed".to_owned()
     }
 }

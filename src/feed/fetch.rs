@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use md5::{Digest as _, Md5};
 
-use crate::delivery::guard::{EgressGuard, GuardError};
+use crate::delivery::guard::{EgressGuard, GuardError, failure_words};
 use crate::store::feeds::ListedFile;
 
 /// The HTTP client of a feed and the hosts its operator named.
@@ -257,26 +257,6 @@ impl Lines {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// A failed request in words: what the guard refused, or what kind of failure it was.
-fn failure_words(error: &reqwest::Error) -> String {
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    while let Some(cause) = source {
-        if let Some(guarded) = cause.downcast_ref::<GuardError>() {
-            return guarded.to_string();
-        }
-        source = cause.source();
-    }
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "connect failed".to_owned()
-    } else if error.is_body() || error.is_decode() {
-        "the response broke off".to_owned()
-    } else {
-        "request failed".to_owned()
-    }
 }
 
 #[cfg(test)]
