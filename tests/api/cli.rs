@@ -282,7 +282,17 @@ async fn a_database_password_is_never_printed() {
 fn check_config_names_the_problem_and_starts_nothing() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let file = directory.path().join("briefing.toml");
-    std::fs::write(&file, "perspective = \"KOR\"\ncatch_up_days = 3\n").expect("write config");
+    // The database is named inside the test's directory: a `briefing.db` in the checkout
+    // (left by `serve --demo`, the README's run command) must not decide the outcome.
+    let database = directory.path().join("briefing.db");
+    std::fs::write(
+        &file,
+        format!(
+            "perspective = \"KOR\"\ncatch_up_days = 3\ndatabase = \"sqlite://{}\"\n",
+            database.display()
+        ),
+    )
+    .expect("write config");
     let file = file.to_str().expect("utf-8 path");
     let output = briefing(&["check-config", "--config", file, "--listen", "127.0.0.1:1"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -296,8 +306,7 @@ fn check_config_names_the_problem_and_starts_nothing() {
         "stdout: {stdout}"
     );
     assert!(
-        !directory.path().join("briefing.db").exists()
-            && !std::path::Path::new("briefing.db.lock").exists(),
+        !database.exists() && !directory.path().join("briefing.db.lock").exists(),
         "no database was opened"
     );
 
